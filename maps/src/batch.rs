@@ -1,0 +1,1 @@
+//! Placeholder: generic batch operations.

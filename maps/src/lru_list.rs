@@ -1,0 +1,1 @@
+//! Placeholder: LRU lists for the LRU hash maps.

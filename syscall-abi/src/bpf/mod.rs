@@ -1,0 +1,5 @@
+//! `include/uapi/linux/bpf.h`.
+
+pub mod map;
+
+pub use map::*;
