@@ -27,6 +27,7 @@ mod fd_array;
 mod hashtab;
 mod lpm_trie;
 mod lru_list;
+mod map_in_map;
 mod queue_stack;
 mod ringbuf;
 
