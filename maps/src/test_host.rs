@@ -34,7 +34,12 @@ std::thread_local! {
 impl TestHost {
     /// A host with `cpus` possible CPUs.
     pub fn new(cpus: u32) -> Arc<TestHost> {
-        Arc::new(TestHost { cpus, next_cpu: AtomicU32::new(0), seed: AtomicU32::new(0x1234_5678), fds: Mutex::new(Vec::new()) })
+        Arc::new(TestHost {
+            cpus,
+            next_cpu: AtomicU32::new(0),
+            seed: AtomicU32::new(0x1234_5678),
+            fds: Mutex::new(Vec::new()),
+        })
     }
 
     /// The same host as the trait object `create` takes.
@@ -153,7 +158,8 @@ impl MemfdPages {
             if fd < 0 || libc::ftruncate(fd, size as libc::off_t) != 0 {
                 return err(Errno::ENOMEM, "memfd");
             }
-            let base = libc::mmap(core::ptr::null_mut(), len, libc::PROT_READ | libc::PROT_WRITE, libc::MAP_SHARED, fd, 0);
+            let base =
+                libc::mmap(core::ptr::null_mut(), len, libc::PROT_READ | libc::PROT_WRITE, libc::MAP_SHARED, fd, 0);
             if base == libc::MAP_FAILED {
                 libc::close(fd);
                 return err(Errno::ENOMEM, "mmap");

@@ -1,0 +1,61 @@
+# ext-ebpf — `make run` shows the demo, `make test` runs every test. Both install what is missing.
+#
+# Toolchains (see README): host crates build with rustup's stable cargo; the no_std subsystem
+# crates are also built for bare-metal targets with Debian's rustc-web 1.85 (which ships the
+# standard library source for -Zbuild-std), proving they stay no_std and Rust-1.85-clean.
+
+SHELL := /bin/bash
+.SHELLFLAGS := -euo pipefail -c
+.DEFAULT_GOAL := test
+
+CARGO ?= cargo
+# Debian's rustc-web toolchain, for bare-metal builds.
+KCARGO := RUSTC=/usr/bin/rustc RUSTC_BOOTSTRAP=1 RUSTFLAGS=-Dwarnings CARGO_TARGET_DIR=$(CURDIR)/target/kernel /usr/bin/cargo
+KERNEL_TARGETS := x86_64-unknown-none riscv64gc-unknown-none-elf loongarch64-unknown-none
+# The crates a kernel links: all no_std + alloc.
+SUBSYS_CRATES := -p syscall-abi -p maps -p bpf-subsys -p jit -p perf-event -p kprobe-arch
+
+.PHONY: deps test host-test lint kernel-check qemu-test bench run clean
+
+## deps: install the Debian packages and toolchain components that are missing (silent if none)
+deps:
+	@scripts/deps.sh
+
+## test: every test the project has
+test: deps
+	@$(MAKE) --no-print-directory lint
+	@$(MAKE) --no-print-directory kernel-check
+	@$(MAKE) --no-print-directory host-test
+	@$(MAKE) --no-print-directory qemu-test
+
+## host-test: unit, layout and property tests of every crate (cargo test)
+host-test:
+	$(CARGO) test --workspace
+
+## lint: clippy with warnings as errors, and formatting
+lint:
+	$(CARGO) clippy --workspace --all-targets -- -D warnings
+	$(CARGO) fmt --all -- --check
+
+## kernel-check: the subsystem crates build no_std for every kernel architecture with Rust 1.85
+kernel-check:
+	@for t in $(KERNEL_TARGETS); do \
+		echo "kernel-check: $$t (rustc-web $$(/usr/bin/rustc --version | cut -d' ' -f2))"; \
+		$(KCARGO) build --quiet $(SUBSYS_CRATES) -Zbuild-std=core,alloc --target $$t; \
+	done
+
+## qemu-test: the userspace tests inside the demo kernel (arrives with the demo-kernel issue)
+qemu-test:
+	@echo "qemu-test: no demo kernel yet (issue 4); no QEMU tests to run"
+
+## bench: hash map lookup/update against hashbrown, printed as ratios
+bench: deps
+	$(CARGO) bench -p maps --bench hash
+
+## run: boot the demo kernel and run the demo
+run: deps
+	@echo "make run: the demo kernel does not exist yet (issue 4 builds it, issue 6 the demo)." >&2
+	@exit 1
+
+clean:
+	$(CARGO) clean
