@@ -44,7 +44,7 @@ pub trait MapHost: Send + Sync {
 
 /// Pages shared with user space (see [`MapHost::alloc_shared`]). The kernel that made them
 /// knows how to map them into a process; it gets them back from
-/// [`BpfMap::shared_pages`](crate::BpfMap::shared_pages) and downcasts with `as_any`.
+/// [`BpfMap::shared_pages`] and downcasts with `as_any`.
 pub trait SharedPages: Send + Sync {
     /// Kernel address of the first byte of the mapping (page aligned).
     fn as_ptr(&self) -> NonNull<u8>;

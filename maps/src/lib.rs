@@ -37,7 +37,7 @@ pub(crate) mod test_host;
 
 use alloc::sync::Arc;
 
-use syscall_abi::bpf::MapType;
+use syscall_abi::bpf::{MapType, BPF_F_RDONLY, BPF_F_WRONLY};
 use syscall_abi::{err, Errno, Result};
 
 pub use array::ArrayMap;
@@ -58,6 +58,10 @@ pub fn create(attr: &MapAttr, host: &Arc<dyn MapHost>) -> Result<Arc<dyn BpfMap>
     };
     if attr.map_extra != 0 && ty != MapType::BloomFilter {
         return err(Errno::EINVAL, "map_extra is only valid for bloom filters");
+    }
+    // bpf_get_file_flag(): the syscall side cannot be both read-only and write-only.
+    if attr.map_flags & BPF_F_RDONLY != 0 && attr.map_flags & BPF_F_WRONLY != 0 {
+        return err(Errno::EINVAL, "BPF_F_RDONLY and BPF_F_WRONLY together");
     }
     match ty {
         MapType::Array | MapType::PercpuArray => array::create(attr, host),

@@ -145,7 +145,11 @@ crate::uapi_consts! { PERF_OUTPUT_FLAGS: u64;
     BPF_F_INDEX_MASK = 0xffff_ffff,
     /// `bpf_perf_event_output`: use the current CPU as index.
     BPF_F_CURRENT_CPU = 0xffff_ffff,
+    /// `bpf_skb/xdp_output`: length of the packet data to append (mask, bits 32..52).
+    BPF_F_CTXLEN_MASK = 0xfffff << 32,
 }
 
-/// Maximum length of an object name including the NUL (`BPF_OBJ_NAME_LEN`).
-pub const BPF_OBJ_NAME_LEN: usize = 16;
+crate::uapi_consts! { OBJ_NAME: usize;
+    /// Maximum length of an object name including the NUL.
+    BPF_OBJ_NAME_LEN = 16,
+}
