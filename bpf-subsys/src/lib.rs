@@ -1,6 +1,10 @@
 //! The `bpf(2)` command layer: object registry, program loading, verifier-lite, helpers and
 //! execution (`no_std` + `alloc`).
 //!
+//! - [`host`]: [`BpfHost`], everything the subsystem needs from a kernel — the porting guide.
+//! - [`object`]: maps, programs, links and BTF objects, their global ids and the references
+//!   user space holds on them.
+//! - [`syscall`]: [`sys_bpf`], the `bpf(2)` entry point, one module per command group.
 //! - [`vm`]: the execution engine, an interpreter for the whole current eBPF instruction set
 //!   (RFC 9669) that checks every memory access and never trusts the program.
 #![cfg_attr(not(test), no_std)]
@@ -8,4 +12,14 @@
 
 extern crate alloc;
 
+pub mod host;
+pub mod object;
+pub mod syscall;
 pub mod vm;
+
+#[cfg(test)]
+#[allow(dead_code)] // each test module uses part of it
+pub(crate) mod test_host;
+
+pub use host::BpfHost;
+pub use syscall::sys_bpf;
