@@ -5,6 +5,7 @@
 //! - [`object`]: maps, programs, links and BTF objects, their global ids and the references
 //!   user space holds on them.
 //! - [`syscall`]: [`sys_bpf`], the `bpf(2)` entry point, one module per command group.
+//! - [`verifier`]: verifier-lite, the first verifier pass of `BPF_PROG_LOAD` (Linux errno and log).
 //! - [`vm`]: the execution engine, an interpreter for the whole current eBPF instruction set
 //!   (RFC 9669) that checks every memory access and never trusts the program.
 #![cfg_attr(not(test), no_std)]
@@ -15,6 +16,7 @@ extern crate alloc;
 pub mod host;
 pub mod object;
 pub mod syscall;
+pub mod verifier;
 pub mod vm;
 
 #[cfg(test)]

@@ -1,0 +1,404 @@
+//! verifier-lite: the first verifier pass of `BPF_PROG_LOAD`, pure (`no_std` + `alloc`): the
+//! program's instructions and a few facts about it in, a [`VerifiedProgram`] or an
+//! [`Error`] out, with Linux's errno and, in a [`VerifierLog`], Linux's log text.
+//!
+//! # Using it
+//! ```
+//! use bpf_subsys::verifier::{verify, TracingHelpers, VerifierInput, VerifierLog};
+//! use bpf_subsys::vm::insn::{encode, Insn};
+//! use syscall_abi::bpf::ProgType;
+//!
+//! let prog: Vec<[u8; 8]> = [
+//!     Insn { opc: 0xbf, dst: 0, src: 2, off: 0, imm: 0 }, // r0 = r2 (never written)
+//!     Insn { opc: 0x95, dst: 0, src: 0, off: 0, imm: 0 }, // exit
+//! ]
+//! .iter()
+//! .map(encode)
+//! .collect();
+//! let input = VerifierInput::new(&prog, ProgType::Kprobe);
+//! let mut ops = TracingHelpers { prog_type: ProgType::Kprobe, privileged: true };
+//! let mut log = VerifierLog::new(1, true, 4096).unwrap();
+//! let err = verify(&input, &mut ops, &mut log).unwrap_err();
+//! assert_eq!(err.errno, syscall_abi::Errno::EACCES);
+//! assert!(log.text().starts_with("0: (bf) r0 = r2\nR2 !read_ok\n"));
+//! ```
+//!
+//! The `PROG_LOAD` code: checks the size with [`check_insn_cnt`] before copying the
+//! instructions (Linux does it in `bpf_prog_load`, before the verifier and its log); builds
+//! the log with [`VerifierLog::new`] (`EINVAL` for bad log attributes); calls [`verify`]
+//! with a [`VerifierOps`] (helper prototypes, and optionally map-fd resolution at Linux's
+//! point); copies [`VerifierLog::user_bytes`] to `log_buf` whatever the result (a fault
+//! there is `EFAULT`); and on success relocates [`VerifiedProgram::pseudo_loads`].
+//!
+//! # What is checked, in Linux's order (`bpf_check`)
+//! 1. Subprograms (`add_subprog_and_kfunc`): `BPF_PSEUDO_CALL` and `BPF_PSEUDO_FUNC`
+//!    targets start subprograms ("call to invalid destination", "too many subprograms");
+//!    unprivileged loaders may not use them (`EPERM`); kfunc calls are `ENOTSUPP`
+//!    ("calling kernel function is not supported without CONFIG_DEBUG_INFO_BTF").
+//! 2. `check_subprogs`: jumps stay inside their subprogram ("jump out of range from insn %d
+//!    to %d"), each subprogram ends in `exit` or `ja` ("last insn is not an exit or jmp");
+//!    without BTF func info, no tail call or `LD_ABS` in a subprogram.
+//! 3. `resolve_pseudo_ldimm64`: `LDX` reserved fields, `ld_imm64` well-formed ("invalid
+//!    bpf_ld_imm64 insn", "unrecognized bpf_ld_imm64 insn"), the [`VerifierOps`] hook for
+//!    each pseudo load, unknown opcodes ("unknown opcode %02x").
+//! 4. `check_cfg`: "back-edge from insn %d to %d" (loops need `privileged`; recursion is
+//!    always rejected), "unreachable insn %d".
+//! 5. `do_check`, as a dataflow pass over the control-flow graph (`state.rs`): reserved
+//!    fields per instruction class, register numbers ("R%d is invalid"), reads of unwritten
+//!    registers ("R%d !read_ok", including helper arguments and `R0` at exit), writes to
+//!    `R10` ("frame pointer is read only"), constant division by zero and shifts, stack
+//!    accesses through `R10` and constant-offset copies of it (alignment, bounds, reads of
+//!    unwritten stack), pointer arithmetic on stack pointers, helper ids ("invalid func",
+//!    "unknown func") and GPL-only helpers, call depth, returning stack pointers.
+//! 6. `check_max_stack_depth`: combined stack of a call chain ≤ 512 bytes, ≤ 8 frames, tail
+//!    calls under a 256-byte stack.
+//!
+//! Loops: Linux 6.1 accepts bounded loops from privileged loaders by exploring every
+//! iteration; this pass accepts every back-edge from a privileged loader and leaves
+//! termination to the engine's instruction budget. Unlike Linux it does not explore paths
+//! one by one: registers and stack bytes must be written on every path to an instruction
+//! (a merge), and branches are pruned only when both operands are known constants. It
+//! therefore rejects a program whose correctness depends on correlated branches, and it
+//! checks no pointer types other than the stack's: the context, map values and packet
+//! pointers are left to the engine's run-time checks and to the deeper verifier.
+//!
+//! Stack: `R10` and registers derived from it by constant `+=` are followed; once a stack
+//! address leaves that form (passed to a helper or subprogram, stored to memory, merged
+//! with a different offset, combined with an unknown value), the frame's contents count as
+//! possibly written and only bounds are checked from there on (Linux knows which helper
+//! arguments are written; without prototypes' argument types this pass cannot). A
+//! subprogram's stack depth counts its own accesses and the stack addresses it passes to
+//! calls. Callbacks (`BPF_PSEUDO_FUNC` targets) are checked as roots of their own with
+//! `R1`-`R5` written; Linux checks them at the helper call with the helper's arguments.
+//!
+//! # The log
+//! Level 0: nothing. Level 1 (`BPF_LOG_LEVEL1`): the instructions of the path being checked
+//! (`0: (b7) r0 = 0`), reset when a branch is abandoned and cleared after success as in
+//! Linux, then the error line, then the `processed N insns ...` line. Level 2 also keeps
+//! the trace on success and prints `func#N @insn` and branch headers; register-state lines
+//! are not printed. Level 4 (`BPF_LOG_STATS`) adds the stack depths. A log that fills up
+//! makes the load fail with `ENOSPC`, as in Linux 6.1.
+
+mod alu;
+mod cfg;
+mod disasm;
+mod exec;
+mod flow;
+mod helpers;
+mod log;
+mod opcodes;
+mod pseudo;
+mod stack_depth;
+mod state;
+mod subprogs;
+mod walk;
+
+#[cfg(test)]
+mod tests;
+
+use alloc::string::String;
+use alloc::vec::Vec;
+use core::fmt;
+
+use syscall_abi::bpf::limits::BPF_COMPLEXITY_LIMIT_INSNS;
+use syscall_abi::bpf::{ProgType, BPF_MAXINSNS};
+use syscall_abi::{Errno, Error};
+
+use crate::vm::insn::{decode, Insn, RawInsn};
+
+pub use helpers::{FuncName, HelperProto, HelperRet, TracingHelpers, VerifierOps};
+pub use log::{VerifierLog, BPF_LOG_LEVEL1, BPF_LOG_LEVEL2, BPF_LOG_MASK, BPF_LOG_STATS, LOG_SIZE_MAX, LOG_SIZE_MIN};
+
+/// Most subprograms a program may have (`BPF_MAX_SUBPROGS`).
+pub const MAX_SUBPROGS: usize = 256;
+
+/// What the verifier is given.
+#[derive(Clone, Copy, Debug)]
+pub struct VerifierInput<'a> {
+    /// The instructions as loaded (`struct bpf_insn`), before relocation.
+    pub insns: &'a [RawInsn],
+    /// The program type.
+    pub prog_type: ProgType,
+    /// The license is GPL-compatible (`license_is_gpl_compatible`).
+    pub gpl_compatible: bool,
+    /// The loader has `CAP_BPF` and `CAP_PERFMON` (Linux's `bpf_capable`,
+    /// `allow_ptr_leaks`, `bypass_spec_v1`): bigger programs, loops, subprograms, pointer
+    /// arithmetic and comparisons.
+    pub privileged: bool,
+    /// `PROG_LOAD` carried BTF func info (`func_info_cnt != 0`).
+    pub has_func_info: bool,
+    /// Accept the RFC 9669 instructions Linux 6.6 added (`sdiv`/`smod`, `movsx`, `bswap`,
+    /// sign-extending loads, `gotol`) with Linux 6.6's checks; Linux 6.1 rejects them.
+    pub isa_v4: bool,
+}
+
+impl<'a> VerifierInput<'a> {
+    /// A privileged, GPL-compatible load of `insns` without func info, current ISA.
+    pub fn new(insns: &'a [RawInsn], prog_type: ProgType) -> Self {
+        VerifierInput { insns, prog_type, gpl_compatible: true, privileged: true, has_func_info: false, isa_v4: true }
+    }
+}
+
+/// The kind of an `ld_imm64` with a pseudo source.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum PseudoKind {
+    /// `BPF_PSEUDO_MAP_FD`: `imm` is a map fd.
+    MapFd,
+    /// `BPF_PSEUDO_MAP_VALUE`: map fd, `aux_imm` is an offset into its value.
+    MapValue,
+    /// `BPF_PSEUDO_BTF_ID`: a kernel variable's BTF id (`aux_imm`: module BTF fd).
+    BtfId,
+    /// `BPF_PSEUDO_FUNC`: the address of the subprogram at `insn + imm + 1`.
+    Func,
+    /// `BPF_PSEUDO_MAP_IDX`: `imm` indexes `fd_array`.
+    MapIdx,
+    /// `BPF_PSEUDO_MAP_IDX_VALUE`: `fd_array` index, `aux_imm` is a value offset.
+    MapIdxValue,
+}
+
+impl PseudoKind {
+    /// Whether it names a map.
+    pub fn is_map(self) -> bool {
+        matches!(self, PseudoKind::MapFd | PseudoKind::MapValue | PseudoKind::MapIdx | PseudoKind::MapIdxValue)
+    }
+}
+
+/// An `ld_imm64` whose value the loader must supply.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct PseudoLoad {
+    /// Index of its first slot.
+    pub insn: usize,
+    /// What it loads.
+    pub kind: PseudoKind,
+    /// The first slot's `imm`.
+    pub imm: i32,
+    /// The second slot's `imm`.
+    pub aux_imm: i32,
+}
+
+/// One subprogram (function) of a verified program.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct SubprogInfo {
+    /// Its first instruction.
+    pub start: usize,
+    /// Bytes of stack it uses below its frame pointer (Linux `stack_depth`).
+    pub stack_depth: u32,
+    /// It calls `bpf_tail_call`.
+    pub has_tail_call: bool,
+    /// Its address is taken (`BPF_PSEUDO_FUNC`): it runs as a helper's callback.
+    pub is_callback: bool,
+}
+
+/// What the verifier learned about an accepted program.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct VerifiedProgram {
+    /// Subprograms in instruction order; the first is the main program.
+    pub subprogs: Vec<SubprogInfo>,
+    /// Longest chain of frames (the main program alone is 1).
+    pub max_call_frames: u32,
+    /// Every `ld_imm64` with a pseudo source, in program order.
+    pub pseudo_loads: Vec<PseudoLoad>,
+    /// Some subprogram calls `bpf_tail_call`.
+    pub uses_tail_calls: bool,
+    /// Helper ids called, ascending, without duplicates.
+    pub helpers: Vec<u32>,
+    /// Instructions the check pass went through (the `processed N insns` of the log).
+    pub insns_processed: u32,
+}
+
+impl VerifiedProgram {
+    /// The map references (`ld_imm64` map pseudo loads), in program order.
+    pub fn map_refs(&self) -> impl Iterator<Item = &PseudoLoad> {
+        self.pseudo_loads.iter().filter(|l| l.kind.is_map())
+    }
+
+    /// The main program's stack depth (Linux `prog->aux->stack_depth`).
+    pub fn stack_depth(&self) -> u32 {
+        self.subprogs.first().map_or(0, |s| s.stack_depth)
+    }
+}
+
+/// `bpf_prog_load`'s size check: 1..=4096 instructions, or up to 1,000,000 for a
+/// privileged loader; otherwise `E2BIG` (also for 0, as in Linux).
+pub fn check_insn_cnt(insn_cnt: usize, privileged: bool) -> Result<(), Error> {
+    let limit = if privileged { BPF_COMPLEXITY_LIMIT_INSNS } else { BPF_MAXINSNS };
+    if insn_cnt == 0 || u32::try_from(insn_cnt).map_or(true, |n| n > limit) {
+        return Err(Error::new(Errno::E2BIG, "program has no instructions or too many"));
+    }
+    Ok(())
+}
+
+/// Verifies a program (Linux `bpf_check`). The log gets Linux's text; with a log enabled, a
+/// log that filled up makes the result `ENOSPC`, whatever it was.
+pub fn verify(
+    input: &VerifierInput<'_>,
+    ops: &mut dyn VerifierOps,
+    log: &mut VerifierLog,
+) -> Result<VerifiedProgram, Error> {
+    check_insn_cnt(input.insns.len(), input.privileged)?;
+    let mut v = Verifier::new(input);
+    let result = v.run(ops, log);
+    if let Err(reject) = &result {
+        if !reject.line.is_empty() {
+            log.write_str(&reject.line);
+        }
+    }
+    v.print_stats(log);
+    if log.level() != 0 && log.is_full() {
+        return Err(Error::new(Errno::ENOSPC, "verifier log full"));
+    }
+    result.map_err(|r| Error::new(r.errno, r.msg))
+}
+
+/// Why a program is rejected: errno, Linux's format string, and the log line.
+#[derive(Debug)]
+pub(crate) struct Reject {
+    errno: Errno,
+    msg: &'static str,
+    line: String,
+}
+
+impl Reject {
+    /// A rejection whose log line is `line` (a newline is added).
+    fn new(errno: Errno, msg: &'static str, line: fmt::Arguments<'_>) -> Self {
+        let mut text = String::new();
+        let _ = fmt::write(&mut text, line);
+        text.push('\n');
+        Reject { errno, msg, line: text }
+    }
+
+    /// A rejection already logged by someone else.
+    fn silent(errno: Errno, msg: &'static str) -> Self {
+        Reject { errno, msg, line: String::new() }
+    }
+}
+
+/// `Err(Reject::new(Errno::X, "linux format", format_args!(...)))`.
+macro_rules! bail {
+    ($errno:ident, $msg:literal, $($arg:tt)*) => {
+        return Err($crate::verifier::Reject::new(syscall_abi::Errno::$errno, $msg, format_args!($($arg)*)))
+    };
+}
+pub(crate) use bail;
+
+/// One subprogram while verifying.
+#[derive(Clone, Debug, Default)]
+struct Subprog {
+    start: usize,
+    has_tail_call: bool,
+    has_ld_abs: bool,
+    is_callback: bool,
+    stack_depth: u32,
+}
+
+/// The verification of one program (Linux `struct bpf_verifier_env`).
+struct Verifier<'a> {
+    input: VerifierInput<'a>,
+    /// Subprograms sorted by start.
+    subprogs: Vec<Subprog>,
+    /// Bit per instruction: the second slot of an `ld_imm64`.
+    second_half: Vec<u64>,
+    pseudo_loads: Vec<PseudoLoad>,
+    helpers_used: Vec<u32>,
+    insns_processed: u32,
+    max_frames: u32,
+}
+
+impl<'a> Verifier<'a> {
+    fn new(input: &VerifierInput<'a>) -> Self {
+        Verifier {
+            input: *input,
+            subprogs: Vec::new(),
+            second_half: Vec::new(),
+            pseudo_loads: Vec::new(),
+            helpers_used: Vec::new(),
+            insns_processed: 0,
+            max_frames: 1,
+        }
+    }
+
+    fn len(&self) -> usize {
+        self.input.insns.len()
+    }
+
+    /// Instruction `pc` (callers keep `pc < len`).
+    fn insn(&self, pc: usize) -> Insn {
+        self.input.insns.get(pc).map_or(Insn { opc: 0, dst: 0, src: 0, off: 0, imm: 0 }, decode)
+    }
+
+    /// The `imm` of slot `pc`, 0 past the end.
+    fn imm_at(&self, pc: usize) -> i32 {
+        self.input.insns.get(pc).map_or(0, |raw| decode(raw).imm)
+    }
+
+    fn is_second_half(&self, pc: usize) -> bool {
+        self.second_half.get(pc / 64).is_some_and(|w| w & (1 << (pc % 64)) != 0)
+    }
+
+    /// The subprogram containing `pc`.
+    fn subprog_of(&self, pc: usize) -> usize {
+        self.subprogs.partition_point(|s| s.start <= pc).saturating_sub(1)
+    }
+
+    /// The subprogram starting at `pc`.
+    fn subprog_at(&self, pc: usize) -> Option<usize> {
+        self.subprogs.binary_search_by_key(&pc, |s| s.start).ok()
+    }
+
+    /// End (exclusive) of subprogram `i`.
+    fn subprog_end(&self, i: usize) -> usize {
+        self.subprogs.get(i + 1).map_or(self.len(), |s| s.start)
+    }
+
+    fn run(&mut self, ops: &mut dyn VerifierOps, log: &mut VerifierLog) -> Result<VerifiedProgram, Reject> {
+        self.add_subprogs(log)?;
+        self.check_subprogs()?;
+        self.check_abnormal_return()?;
+        self.resolve_pseudo_loads(ops, log)?;
+        self.check_cfg()?;
+        let flow = flow::Flow::compute(self, &*ops);
+        self.walk(&flow, &*ops, log)?;
+        if !log.has(BPF_LOG_LEVEL2) {
+            log.reset(0);
+        }
+        self.check_max_stack_depth()?;
+        let mut helpers = core::mem::take(&mut self.helpers_used);
+        helpers.sort_unstable();
+        helpers.dedup();
+        Ok(VerifiedProgram {
+            subprogs: self
+                .subprogs
+                .iter()
+                .map(|s| SubprogInfo {
+                    start: s.start,
+                    stack_depth: s.stack_depth,
+                    has_tail_call: s.has_tail_call,
+                    is_callback: s.is_callback,
+                })
+                .collect(),
+            max_call_frames: self.max_frames,
+            pseudo_loads: core::mem::take(&mut self.pseudo_loads),
+            uses_tail_calls: self.subprogs.iter().any(|s| s.has_tail_call),
+            helpers,
+            insns_processed: self.insns_processed,
+        })
+    }
+
+    /// `print_verification_stats`.
+    fn print_stats(&self, log: &mut VerifierLog) {
+        if log.has(BPF_LOG_STATS) {
+            log.write_str("verification time 0 usec\n");
+            log.write_str("stack depth ");
+            for (i, s) in self.subprogs.iter().enumerate() {
+                let sep = if i + 1 < self.subprogs.len() { "+" } else { "" };
+                log.write_fmt(format_args!("{}{sep}", s.stack_depth));
+            }
+            log.write_str("\n");
+        }
+        log.write_fmt(format_args!(
+            "processed {} insns (limit {BPF_COMPLEXITY_LIMIT_INSNS}) max_states_per_insn 0 total_states 0 peak_states 0 \
+             mark_read 0\n",
+            self.insns_processed
+        ));
+    }
+}
