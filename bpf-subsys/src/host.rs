@@ -223,6 +223,14 @@ pub trait BpfHost: Send + Sync {
         None
     }
 
+    /// The `bpf_perf_event_output` side of `event`, a perf event a `perf_event_array` holds
+    /// (an object the perf-event layer made, which the host can downcast with
+    /// `event.as_any()`). Default: `None` (the helper then returns `-EINVAL`).
+    fn perf_event_output_target<'o>(&self, event: &'o dyn FdObject) -> Option<&'o dyn crate::helpers::PerfEventOutput> {
+        let _ = event;
+        None
+    }
+
     /// `bpf_send_signal(sig)`: queues `sig` to the current process (or only the current
     /// thread when `thread`). Default: `EOPNOTSUPP`.
     fn send_signal(&self, sig: u32, thread: bool) -> Result<()> {

@@ -1,9 +1,12 @@
 //! The `bpf(2)` command layer: object registry, program loading, verifier-lite, helpers and
 //! execution (`no_std` + `alloc`).
 //!
+//! - [`helpers`]: the helper functions programs call and the environment a run gets.
 //! - [`host`]: [`BpfHost`], everything the subsystem needs from a kernel — the porting guide.
+//! - [`loader`]: relocation of a verified program, its tag, license rules.
 //! - [`object`]: maps, programs, links and BTF objects, their global ids and the references
 //!   user space holds on them.
+//! - [`run`]: running a loaded program (stats, guard, preemption).
 //! - [`syscall`]: [`sys_bpf`], the `bpf(2)` entry point, one module per command group.
 //! - [`verifier`]: verifier-lite, the first verifier pass of `BPF_PROG_LOAD` (Linux errno and log).
 //! - [`vm`]: the execution engine, an interpreter for the whole current eBPF instruction set
@@ -13,8 +16,11 @@
 
 extern crate alloc;
 
+pub mod helpers;
 pub mod host;
+pub mod loader;
 pub mod object;
+pub mod run;
 pub mod syscall;
 pub mod verifier;
 pub mod vm;

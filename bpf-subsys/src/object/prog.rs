@@ -155,6 +155,17 @@ impl ProgObj {
         self.used_maps.lock().iter().map(|m| m.id()).collect()
     }
 
+    /// The used maps, in order (a snapshot: `BPF_PROG_BIND_MAP` may add more later).
+    pub fn used_maps(&self) -> Vec<Arc<MapObj>> {
+        self.used_maps.lock().clone()
+    }
+
+    /// The used map whose `MapObj` address is `addr` (what the loader put into `ld_imm64`
+    /// for `BPF_PSEUDO_MAP_FD`), if any.
+    pub fn used_map_by_addr(&self, addr: u64) -> Option<Arc<MapObj>> {
+        self.used_maps.lock().iter().find(|m| Arc::as_ptr(m) as u64 == addr).cloned()
+    }
+
     /// Whether `map` is among the used maps.
     pub fn uses_map(&self, map: &Arc<MapObj>) -> bool {
         self.used_maps.lock().iter().any(|m| Arc::ptr_eq(m, map))

@@ -35,6 +35,7 @@ mod link;
 mod map;
 mod map_create;
 mod obj;
+mod prog;
 mod prog_info;
 mod stats;
 mod user;
@@ -118,10 +119,8 @@ fn bpf(host: &Arc<dyn BpfHost>, cmd: u32, uattr: u64, size: u32) -> Result<u32> 
         Cmd::MapLookupAndDeleteBatch => batch::map_lookup_batch(&sys, &attr.part(), true),
         Cmd::MapUpdateBatch => batch::map_update_batch(&sys, &attr.part()),
         Cmd::MapDeleteBatch => batch::map_delete_batch(&sys, &attr.part()),
-        // TODO(prog.rs): PROG_LOAD and PROG_TEST_RUN are written in syscall/prog.rs by the
-        // program-loading work; dispatch to `prog::prog_load` / `prog::prog_test_run` then.
-        Cmd::ProgLoad => not_implemented("BPF_PROG_LOAD: not implemented yet"),
-        Cmd::ProgTestRun => not_implemented("BPF_PROG_TEST_RUN: not implemented yet"),
+        Cmd::ProgLoad => prog::prog_load(&sys, &attr.part()),
+        Cmd::ProgTestRun => prog::test_run::prog_test_run(&sys, &attr.part()),
         Cmd::ObjPin => obj::obj_pin(&sys, &attr.part()),
         Cmd::ObjGet => obj::obj_get(&sys, &attr.part()),
         Cmd::ProgGetNextId => id::get_next_id(&sys, &attr.part(), ObjKind::Prog),

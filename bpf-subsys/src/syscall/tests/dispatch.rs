@@ -95,8 +95,6 @@ fn bytes_past_each_commands_last_field_are_einval() {
 fn unimplemented_commands_are_enotsupp() {
     let t = T::new();
     for cmd in [
-        Cmd::ProgLoad,
-        Cmd::ProgTestRun,
         Cmd::LinkCreate,
         Cmd::RawTracepointOpen,
         Cmd::BtfLoad,
