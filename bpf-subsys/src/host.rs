@@ -26,6 +26,7 @@
 //! | files | [`install_fd`](BpfHost::install_fd), [`resolve_fd`](BpfHost::resolve_fd), [`pin`](BpfHost::pin), [`get_pinned`](BpfHost::get_pinned) |
 //! | objects | [`registry`](BpfHost::registry) |
 //! | output, symbols | [`trace_printk`](BpfHost::trace_printk), [`kallsyms_lookup_name`](BpfHost::kallsyms_lookup_name), [`kallsyms_lookup_addr`](BpfHost::kallsyms_lookup_addr), [`send_signal`](BpfHost::send_signal) |
+//! | attaching | [`tracing`](BpfHost::tracing) (see [`crate::attach`]) |
 //!
 //! Not here yet: executable memory for the JIT (allocate RW, seal RX) arrives with the `jit`
 //! crate; programs run on the interpreter until then.
@@ -228,6 +229,13 @@ pub trait BpfHost: Send + Sync {
     /// `event.as_any()`). Default: `None` (the helper then returns `-EINVAL`).
     fn perf_event_output_target<'o>(&self, event: &'o dyn FdObject) -> Option<&'o dyn crate::helpers::PerfEventOutput> {
         let _ = event;
+        None
+    }
+
+    /// The kernel's tracing side (perf events, raw tracepoints): what `BPF_LINK_CREATE` and
+    /// `BPF_RAW_TRACEPOINT_OPEN` attach programs through. Default: `None`, a kernel without
+    /// tracing (no fd is a usable perf event: `EBADF`; no raw tracepoint exists: `ENOENT`).
+    fn tracing(&self) -> Option<&dyn crate::attach::TracingHost> {
         None
     }
 

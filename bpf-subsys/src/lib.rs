@@ -1,6 +1,7 @@
 //! The `bpf(2)` command layer: object registry, program loading, verifier-lite, helpers and
 //! execution (`no_std` + `alloc`).
 //!
+//! - [`attach`]: [`attach::TracingHost`], how programs get onto perf events and raw tracepoints.
 //! - [`helpers`]: the helper functions programs call and the environment a run gets.
 //! - [`host`]: [`BpfHost`], everything the subsystem needs from a kernel — the porting guide.
 //! - [`loader`]: relocation of a verified program, its tag, license rules.
@@ -16,6 +17,7 @@
 
 extern crate alloc;
 
+pub mod attach;
 pub mod helpers;
 pub mod host;
 pub mod loader;

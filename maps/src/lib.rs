@@ -34,6 +34,8 @@ mod ringbuf;
 #[cfg(test)]
 #[allow(dead_code)] // each map's tests use part of it
 pub(crate) mod test_host;
+#[cfg(test)]
+mod tests;
 
 use alloc::sync::Arc;
 

@@ -23,7 +23,7 @@
 use alloc::boxed::Box;
 use core::any::Any;
 use core::ptr;
-use core::sync::atomic::{AtomicBool, AtomicPtr, AtomicUsize, Ordering::SeqCst};
+use core::sync::atomic::{fence, AtomicBool, AtomicPtr, AtomicUsize, Ordering::SeqCst};
 
 static EPOCH: AtomicUsize = AtomicUsize::new(0);
 static READERS: [AtomicUsize; 2] = [AtomicUsize::new(0), AtomicUsize::new(0)];
@@ -49,6 +49,9 @@ pub fn read_lock() -> Guard {
         let e = EPOCH.load(SeqCst);
         READERS[e & 1].fetch_add(1, SeqCst);
         if EPOCH.load(SeqCst) == e {
+            // Orders the program's later (non-SeqCst) loads of element pointers after the
+            // counter increment, pairing with the fence in `retire`.
+            fence(SeqCst);
             return Guard { parity: e & 1, _not_send: core::marker::PhantomData };
         }
         // The epoch moved between the load and the increment: our count may sit in a
@@ -67,6 +70,9 @@ impl Drop for Guard {
 /// reader that could have seen it remains.
 pub fn retire(obj: Box<dyn Any + Send>) {
     let node = Box::into_raw(Box::new(Retired { next: ptr::null_mut(), _obj: obj }));
+    // Orders the caller's unlink of `obj` (any ordering) before the epoch read below:
+    // a reader whose increment this retirer does not see is guaranteed to see the unlink.
+    fence(SeqCst);
     let list = &RETIRED[EPOCH.load(SeqCst) & 1];
     let mut head = list.load(SeqCst);
     loop {
@@ -103,10 +109,12 @@ fn try_advance() -> bool {
     let e = EPOCH.load(SeqCst);
     let old = (e + 1) & 1;
     let advanced = if READERS[old].load(SeqCst) == 0 {
-        EPOCH.store(e + 1, SeqCst);
-        // Everything on this list was retired during epoch e - 1 or before; a node pushed
-        // by a retirer that read an older epoch is only freed later than needed.
+        // Take the list before publishing the new epoch: a retirer that reads epoch e + 1
+        // pushes onto this parity's list, and what it pushes must wait for the readers of
+        // epoch e. Everything taken here was retired during epoch e - 1 or before; a node
+        // pushed by a retirer that read an older epoch is only freed later than needed.
         let mut p = RETIRED[old].swap(ptr::null_mut(), SeqCst);
+        EPOCH.store(e + 1, SeqCst);
         while !p.is_null() {
             // SAFETY: nodes are created by `Box::into_raw` in `retire` and taken off the
             // list exactly once by this swap.

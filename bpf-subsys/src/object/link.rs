@@ -28,6 +28,15 @@ pub trait LinkOps: Send + Sync {
         err(Errno::EOPNOTSUPP, "link cannot be detached")
     }
 
+    /// `BPF_LINK_UPDATE` (Linux `update_prog`): attach `new` in place of the current program
+    /// and store it with [`LinkObj::replace_prog`]; with `BPF_F_REPLACE`, `old` is the program
+    /// the caller expects to be attached now (`EPERM` if it is not). Default `EINVAL`, as
+    /// Linux answers for links without `update_prog` (perf event and raw tracepoint links).
+    fn update_prog(&self, link: &LinkObj, new: Arc<ProgObj>, old: Option<&Arc<ProgObj>>) -> Result<()> {
+        let _ = (link, new, old);
+        err(Errno::EINVAL, "link cannot change its program")
+    }
+
     /// The link object is being freed (Linux `release`): detach from the attach point.
     fn release(&self) {}
 }

@@ -8,7 +8,7 @@ use core::sync::atomic::{AtomicBool, AtomicU64, Ordering::SeqCst};
 
 use maps::{BpfMap, FdObject};
 use spin::Mutex;
-use syscall_abi::bpf::{BPF_F_RDONLY, BPF_F_RDONLY_PROG, BPF_F_WRONLY, BPF_OBJ_NAME_LEN};
+use syscall_abi::bpf::{ProgType, BPF_F_RDONLY, BPF_F_RDONLY_PROG, BPF_F_WRONLY, BPF_OBJ_NAME_LEN};
 use syscall_abi::{err, Errno, Result};
 
 use super::registry::IdSlot;
@@ -51,6 +51,8 @@ pub struct MapObj {
     write_active: AtomicU64,
     /// User references: fds and pins (Linux `usercnt`).
     usercnt: AtomicU64,
+    /// For maps holding programs: the program type that owns the map (Linux `owner.type`).
+    owner: Mutex<Option<ProgType>>,
 }
 
 impl MapObj {
@@ -65,6 +67,7 @@ impl MapObj {
             freeze_lock: Mutex::new(()),
             write_active: AtomicU64::new(0),
             usercnt: AtomicU64::new(0),
+            owner: Mutex::new(None),
         })
     }
 
@@ -150,6 +153,20 @@ impl MapObj {
         }
         self.frozen.store(true, SeqCst);
         Ok(())
+    }
+
+    /// Linux `__bpf_prog_map_compatible`, for maps holding programs (`prog_array`): the first
+    /// program type checked (a program using the map is loaded, or a program is stored in it)
+    /// becomes the owner type; later programs must have that type (`false` otherwise).
+    pub fn prog_compatible(&self, prog_type: ProgType) -> bool {
+        let mut owner = self.owner.lock();
+        match *owner {
+            None => {
+                *owner = Some(prog_type);
+                true
+            }
+            Some(t) => t == prog_type,
+        }
     }
 
     /// Number of user references (fds and pins).

@@ -18,6 +18,7 @@ mod map;
 mod name;
 mod prog;
 mod registry;
+mod stats;
 
 #[cfg(test)]
 mod tests;
@@ -31,6 +32,7 @@ pub use map::{MapBtf, MapObj, MapSpec, WritableMapping, WriteActive};
 pub use name::obj_name_cpy;
 pub use prog::{ProgObj, ProgSpec, RunStats};
 pub use registry::{ObjKind, Registry};
+pub use stats::StatsObj;
 
 /// One bpf object, of any kind (what a bpf fd or a pin refers to).
 #[derive(Clone)]
@@ -43,26 +45,31 @@ pub enum BpfObject {
     Link(Arc<LinkObj>),
     /// A BTF object.
     Btf(Arc<BtfObj>),
+    /// A `BPF_ENABLE_STATS` fd's object (no id; every other command treats it as a foreign
+    /// file: `EINVAL`).
+    Stats(Arc<StatsObj>),
 }
 
 impl BpfObject {
-    /// The object's kind.
-    pub fn kind(&self) -> ObjKind {
+    /// The object's kind; `None` for a stats fd's object, which has no id.
+    pub fn kind(&self) -> Option<ObjKind> {
         match self {
-            BpfObject::Map(_) => ObjKind::Map,
-            BpfObject::Prog(_) => ObjKind::Prog,
-            BpfObject::Link(_) => ObjKind::Link,
-            BpfObject::Btf(_) => ObjKind::Btf,
+            BpfObject::Map(_) => Some(ObjKind::Map),
+            BpfObject::Prog(_) => Some(ObjKind::Prog),
+            BpfObject::Link(_) => Some(ObjKind::Link),
+            BpfObject::Btf(_) => Some(ObjKind::Btf),
+            BpfObject::Stats(_) => None,
         }
     }
 
-    /// The object's global id (unique among objects of its kind).
+    /// The object's global id (unique among objects of its kind); 0 for a stats fd's object.
     pub fn id(&self) -> u32 {
         match self {
             BpfObject::Map(m) => m.id(),
             BpfObject::Prog(p) => p.id(),
             BpfObject::Link(l) => l.id(),
             BpfObject::Btf(b) => b.id(),
+            BpfObject::Stats(_) => 0,
         }
     }
 
@@ -74,6 +81,7 @@ impl BpfObject {
             BpfObject::Prog(_) => "bpf-prog",
             BpfObject::Link(_) => "bpf_link",
             BpfObject::Btf(_) => "btf",
+            BpfObject::Stats(_) => "bpf-stats",
         }
     }
 
@@ -84,6 +92,7 @@ impl BpfObject {
             (BpfObject::Prog(a), BpfObject::Prog(b)) => Arc::ptr_eq(a, b),
             (BpfObject::Link(a), BpfObject::Link(b)) => Arc::ptr_eq(a, b),
             (BpfObject::Btf(a), BpfObject::Btf(b)) => Arc::ptr_eq(a, b),
+            (BpfObject::Stats(a), BpfObject::Stats(b)) => Arc::ptr_eq(a, b),
             _ => false,
         }
     }

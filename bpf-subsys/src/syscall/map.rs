@@ -20,7 +20,7 @@ use syscall_abi::{err, Errno, Result};
 use super::user::{zeroed, User};
 use super::Sys;
 use crate::host::{bpf_capable, MapOpGuard};
-use crate::object::{map_from_fd, FileMode, MapObj};
+use crate::object::{map_from_fd, prog_from_fd, FileMode, MapObj};
 
 /// Linux `__bpf_copy_key`: `key_size` bytes from `ukey`; a map without keys needs `ukey` NULL
 /// (`EINVAL` otherwise) and gets an empty key.
@@ -94,9 +94,32 @@ pub(super) fn map_update_elem(sys: &Sys<'_>, a: &MapElemAttr) -> Result<u32> {
     let user = sys.user();
     let key = copy_key(&user, a.key, map.def().key_size)?;
     let value = user.read_vec(a.value, map.syscall_value_size())?;
+    if map.def().map_type == MapType::ProgArray {
+        check_prog_owner(sys, &obj, &key, &value, a.flags)?;
+    }
     let _op = MapOpGuard::enter(sys.host());
     map.update(&key, &value, a.flags)?;
     Ok(0)
+}
+
+/// Linux `prog_fd_array_get_ptr`'s `bpf_prog_map_compatible`: the program stored in a
+/// `prog_array` must have the array's owner type (or becomes its owner): `EINVAL`. Only once
+/// the array's own checks would pass (flags `BPF_ANY`, index in range, a program fd) — their
+/// errors come first and are the `maps` crate's.
+fn check_prog_owner(sys: &Sys<'_>, obj: &MapObj, key: &[u8], value: &[u8], flags: u64) -> Result<()> {
+    let (Ok(index), Ok(fd)) = (<[u8; 4]>::try_from(key), <[u8; 4]>::try_from(value)) else {
+        return Ok(());
+    };
+    if flags != 0 || u32::from_ne_bytes(index) >= obj.map().def().max_entries {
+        return Ok(());
+    }
+    let Ok(prog) = prog_from_fd(sys.host(), u32::from_ne_bytes(fd)) else {
+        return Ok(());
+    };
+    if !obj.prog_compatible(prog.prog_type()) {
+        return err(Errno::EINVAL, "program type differs from the prog_array's owner");
+    }
+    Ok(())
 }
 
 /// `BPF_MAP_DELETE_ELEM`.

@@ -18,8 +18,8 @@
 //! | `OBJ_GET_INFO_BY_FD` | `info` (maps, BTF, links), `prog_info` (programs) |
 //! | `PROG_BIND_MAP` | `bind_map` |
 //! | `BTF_LOAD` | `btf` (not implemented yet: `ENOTSUPP`) |
-//! | `LINK_CREATE`, `LINK_UPDATE`, `LINK_DETACH`, `RAW_TRACEPOINT_OPEN` | `link` (not implemented yet) |
-//! | `ENABLE_STATS` | `stats` (not implemented yet) |
+//! | `LINK_CREATE`, `LINK_UPDATE`, `LINK_DETACH`, `RAW_TRACEPOINT_OPEN` | `link` |
+//! | `ENABLE_STATS` | `stats` |
 //! | `PROG_ATTACH`, `PROG_DETACH`, `PROG_QUERY`, `TASK_FD_QUERY`, `ITER_CREATE` | `attach` (not implemented yet) |
 //! | `PROG_LOAD`, `PROG_TEST_RUN` | `prog` (being written; `ENOTSUPP` until then) |
 //!
@@ -134,10 +134,10 @@ fn bpf(host: &Arc<dyn BpfHost>, cmd: u32, uattr: u64, size: u32) -> Result<u32> 
         Cmd::ObjGetInfoByFd => info::obj_get_info_by_fd(&sys, &attr.part()),
         Cmd::ProgBindMap => bind_map::prog_bind_map(&sys, &attr.part()),
         Cmd::BtfLoad => btf::btf_load(&sys, &attr.part()),
-        Cmd::LinkCreate => link::link_create(),
+        Cmd::LinkCreate => link::link_create(&sys, &attr.part(), &attr.part()),
         Cmd::LinkUpdate => link::link_update(&sys, &attr.part()),
         Cmd::LinkDetach => link::link_detach(&sys, &attr.part()),
-        Cmd::RawTracepointOpen => link::raw_tracepoint_open(),
+        Cmd::RawTracepointOpen => link::raw_tracepoint_open(&sys, &attr.part()),
         Cmd::EnableStats => stats::enable_stats(&sys, &attr.part()),
         Cmd::ProgAttach => attach::prog_attach(),
         Cmd::ProgDetach => attach::prog_detach(),

@@ -45,6 +45,7 @@ pub(super) fn obj_get(sys: &Sys<'_>, a: &ObjAttr) -> Result<u32> {
         }
         BpfObject::Link(_) => mode,
         BpfObject::Btf(_) => return err(Errno::ENOENT, "BTF objects cannot be pinned"),
+        BpfObject::Stats(_) => return err(Errno::ENOENT, "stats fds cannot be pinned"),
     };
     sys.host().install_fd(BpfFile::new(obj, mode), true)
 }

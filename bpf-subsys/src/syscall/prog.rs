@@ -216,6 +216,12 @@ pub(super) fn prog_load(sys: &Sys<'_>, a: &ProgLoadAttr) -> Result<u32> {
         created_by_uid: host.current_uid_gid().0,
         verified_insns: verified.insns_processed,
     };
+    // bpf_check_tail_call: a prog_array the program uses gets the program's type as owner,
+    // or must have it already.
+    let is_prog_array = |t| t == syscall_abi::bpf::MapType::ProgArray;
+    if spec.used_maps.iter().any(|m| is_prog_array(m.map().def().map_type) && !m.prog_compatible(prog_type)) {
+        return err(Errno::EINVAL, "a prog_array used by the program belongs to another program type");
+    }
     let prog = ProgObj::new(host.registry(), spec)?;
     host.install_fd(BpfFile::new(BpfObject::Prog(prog), FileMode::ReadWrite), true)
 }

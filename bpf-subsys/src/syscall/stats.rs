@@ -1,13 +1,16 @@
-//! `BPF_ENABLE_STATS` (Linux 6.1 `bpf_enable_stats`). Not implemented yet: the checks Linux
-//! makes first are made (`CAP_SYS_ADMIN`: `EPERM`; a type other than `BPF_STATS_RUN_TIME`:
-//! `EINVAL`), then `ENOTSUPP`. Program run counters ([`crate::object::RunStats`]) exist; the
-//! stats fd that switches their collection on arrives with program execution.
+//! `BPF_ENABLE_STATS` (Linux 6.1 `bpf_enable_stats` → `bpf_enable_runtime_stats`):
+//! `CAP_SYS_ADMIN` (`EPERM`), then the type must be `BPF_STATS_RUN_TIME` (`EINVAL`); returns
+//! an fd (`anon_inode:bpf-stats`) holding a [`StatsObj`]: program run statistics
+//! ([`crate::object::RunStats`]) are kept while any such fd is open.
+//!
+//! Not done: Linux's `EBUSY` once more than `INT_MAX / 2` stats fds are open.
 
 use syscall_abi::bpf::{EnableStatsAttr, StatsType};
 use syscall_abi::{err, Errno, Result};
 
-use super::{not_implemented, Sys};
+use super::Sys;
 use crate::host::Capability;
+use crate::object::{BpfFile, BpfObject, FileMode, StatsObj};
 
 /// `BPF_ENABLE_STATS`.
 pub(super) fn enable_stats(sys: &Sys<'_>, a: &EnableStatsAttr) -> Result<u32> {
@@ -17,5 +20,7 @@ pub(super) fn enable_stats(sys: &Sys<'_>, a: &EnableStatsAttr) -> Result<u32> {
     if StatsType::try_from(a.type_) != Ok(StatsType::RunTime) {
         return err(Errno::EINVAL, "unknown stats type");
     }
-    not_implemented("BPF_ENABLE_STATS: not implemented yet")
+    // Stats go on only once the fd exists (a failed install drops the object: off again).
+    let file = BpfFile::new(BpfObject::Stats(StatsObj::new()), FileMode::ReadOnly);
+    sys.host().install_fd(file, true)
 }

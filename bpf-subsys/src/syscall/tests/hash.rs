@@ -18,7 +18,6 @@ fn batch(t: &T, cmd: Cmd, a: &MapBatchAttr) -> (isize, u32) {
 }
 
 #[test]
-#[ignore = "needs maps::hashtab (a placeholder in the main tree)"]
 fn hash_element_commands() {
     let t = T::new();
     for flags in [0, BPF_F_NO_PREALLOC] {
@@ -55,7 +54,6 @@ fn hash_element_commands() {
 }
 
 #[test]
-#[ignore = "needs maps::hashtab (a placeholder in the main tree)"]
 fn percpu_and_lru_hashes() {
     let t = T::new();
     let fd = t.map(MapType::PercpuHash, 4, 4, 4, 0);
@@ -73,7 +71,6 @@ fn percpu_and_lru_hashes() {
 }
 
 #[test]
-#[ignore = "needs maps::hashtab (a placeholder in the main tree)"]
 fn hash_batches_continue_from_a_bucket_index() {
     let t = T::new();
     let fd = t.map(MapType::Hash, 4, 8, 64, 0);
@@ -119,7 +116,6 @@ fn hash_batches_continue_from_a_bucket_index() {
 }
 
 #[test]
-#[ignore = "needs maps::hashtab (a placeholder in the main tree)"]
 fn hash_of_maps_and_zero_seed() {
     let t = T::new();
     let inner = t.map(MapType::Array, 4, 4, 2, 0);

@@ -243,9 +243,9 @@ fn link_info_and_detach() {
     let plain = LinkObj::new(t.host.registry(), LinkType::RawTracepoint, prog.clone(), Box::new(NoOps)).unwrap();
     let pfd = t.h.install_object(BpfObject::Link(plain.clone()), FileMode::ReadWrite);
     assert_eq!(t.call(Cmd::LinkDetach, &syscall_abi::bpf::LinkDetachAttr { link_fd: pfd }), e(Errno::EOPNOTSUPP));
-    // LINK_UPDATE resolves the link, then is not implemented yet.
+    // LINK_UPDATE resolves the link, then the new program (fd 0 is not one: EINVAL).
     let up = syscall_abi::bpf::LinkUpdateAttr { link_fd: fd, new_prog_fd: 0, flags: 0, old_prog_fd: 0 };
-    assert_eq!(t.call(Cmd::LinkUpdate, &up), e(Errno::ENOTSUPP));
+    assert_eq!(t.call(Cmd::LinkUpdate, &up), e(Errno::EINVAL));
     assert_eq!(t.call(Cmd::LinkUpdate, &syscall_abi::bpf::LinkUpdateAttr { flags: 1, ..up }), e(Errno::EINVAL));
     drop((prog, link, plain));
     t.assert_all_freed();

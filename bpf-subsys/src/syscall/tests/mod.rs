@@ -7,9 +7,14 @@ mod hash;
 mod id;
 mod info;
 mod lifetime;
+mod link;
+mod link_fake;
+mod link_prog_owner;
+mod link_raw_tp;
 mod map_create;
 mod map_elem;
 mod obj;
+mod stats;
 
 use std::sync::Arc;
 use std::vec::Vec;
