@@ -2,6 +2,7 @@
 //! execution (`no_std` + `alloc`).
 //!
 //! - [`attach`]: [`attach::TracingHost`], how programs get onto perf events and raw tracepoints.
+//! - [`btf`]: BTF blobs: validation (`BPF_BTF_LOAD`) and the type queries of map creation.
 //! - [`helpers`]: the helper functions programs call and the environment a run gets.
 //! - [`host`]: [`BpfHost`], everything the subsystem needs from a kernel — the porting guide.
 //! - [`loader`]: relocation of a verified program, its tag, license rules.
@@ -18,6 +19,7 @@
 extern crate alloc;
 
 pub mod attach;
+pub mod btf;
 pub mod helpers;
 pub mod host;
 pub mod loader;

@@ -1,7 +1,8 @@
 //! [`BtfObj`]: a loaded BTF blob (Linux `struct btf`).
 //!
-//! `BPF_BTF_LOAD` (validation of the header and sections, type queries) is not implemented
-//! yet; this object is what it will create, and what map creation and program info refer to.
+//! `BPF_BTF_LOAD` creates it after validating the blob (`crate::btf::Btf::parse`); map
+//! creation and program info refer to it. It keeps the raw blob (what BTF info copies out);
+//! users that need the types parse it again (`crate::btf::Btf::parse` with a disabled log).
 
 use alloc::sync::Arc;
 use alloc::vec::Vec;

@@ -11,19 +11,23 @@
 //! (`htab_map_alloc_check`), and offloaded maps (`map_ifindex`) need `CAP_SYS_ADMIN` and a
 //! device, which this subsystem never has (`EINVAL`).
 //!
-//! BTF: the ids are accepted and stored (map info reports them) once `btf_fd` names a BTF
-//! object; checking the key and value types against `key_size`/`value_size`
-//! (`map_check_btf`) and finding a `bpf_spin_lock` waits for BTF parsing (`BPF_BTF_LOAD`).
+//! BTF: with a value type id, the key and value types are checked against
+//! `key_size`/`value_size` and the value's `bpf_spin_lock` is found ([`crate::btf::map_check_btf`],
+//! Linux `map_check_btf`); the ids are stored (map info reports them). The BTF is looked at
+//! before the allocation (the lock offset is part of the map's definition here) but its
+//! errors are returned at Linux's point, after the map type's and the name's.
 
 use alloc::sync::Arc;
 
 use maps::{BpfMap, MapAttr};
 use syscall_abi::bpf::{MapCreateAttr, MapType, BPF_F_NUMA_NODE, BPF_F_ZERO_SEED};
-use syscall_abi::{err, Errno, Result};
+use syscall_abi::{err, Errno, Error, Result};
 
 use super::Sys;
+use crate::btf::{map_check_btf, Btf, MapBtfInfo, MapBtfQuery};
 use crate::host::{Capability, MapHostAdapter};
 use crate::object::{btf_from_fd, map_from_fd, obj_name_cpy, BpfFile, BpfObject, FileMode, MapBtf, MapObj, MapSpec};
+use crate::verifier::VerifierLog;
 
 /// `NUMA_NO_NODE` as the `u32` user space passes (`-1`).
 const NUMA_NO_NODE: u32 = u32::MAX;
@@ -47,29 +51,61 @@ pub(super) fn map_create(sys: &Sys<'_>, a: &MapCreateAttr) -> Result<u32> {
         return err(Errno::EINVAL, "numa_node is not an online node");
     }
 
-    let map = create_map(sys, a, map_type)?;
-    let name = obj_name_cpy(&a.map_name)?;
     let btf = if a.btf_key_type_id != 0 || a.btf_value_type_id != 0 || a.btf_vmlinux_value_type_id != 0 {
-        let btf = btf_from_fd(host, a.btf_fd)?;
-        if btf.kernel_btf() {
-            return err(Errno::EACCES, "maps cannot be described by kernel BTF");
-        }
-        Some(MapBtf {
-            btf,
-            key_type_id: a.btf_key_type_id,
-            value_type_id: a.btf_value_type_id,
-            vmlinux_value_type_id: a.btf_vmlinux_value_type_id,
-        })
+        Some(map_btf(sys, a, map_type))
     } else {
         None
     };
+    let spin_lock_off = match &btf {
+        Some(Ok((_, info))) => info.spin_lock_off,
+        _ => None,
+    };
+    let map = create_map(sys, a, map_type, spin_lock_off)?;
+    let name = obj_name_cpy(&a.map_name)?;
+    let btf = btf.transpose()?.map(|(btf, _)| btf);
     let obj = MapObj::new(host.registry(), MapSpec { map, name, btf })?;
     host.install_fd(BpfFile::new(BpfObject::Map(obj), mode), true)
 }
 
+/// The BTF of the map (Linux `map_create` from `btf_get_by_fd`, then `map_check_btf`
+/// when there is a value type id).
+fn map_btf(sys: &Sys<'_>, a: &MapCreateAttr, map_type: Option<MapType>) -> Result<(MapBtf, MapBtfInfo)> {
+    let btf = btf_from_fd(sys.host(), a.btf_fd)?;
+    if btf.kernel_btf() {
+        return err(Errno::EACCES, "maps cannot be described by kernel BTF");
+    }
+    let mut info = MapBtfInfo::default();
+    if a.btf_value_type_id != 0 {
+        let parsed = Btf::parse(btf.data(), &mut VerifierLog::disabled())
+            .map_err(|_| Error::new(Errno::EINVAL, "BTF object does not parse"))?;
+        let q = MapBtfQuery {
+            map_type,
+            map_flags: a.map_flags,
+            key_size: a.key_size,
+            value_size: a.value_size,
+            max_entries: a.max_entries,
+            key_type_id: a.btf_key_type_id,
+            value_type_id: a.btf_value_type_id,
+        };
+        info = map_check_btf(&parsed, &q)?;
+    }
+    let btf = MapBtf {
+        btf,
+        key_type_id: a.btf_key_type_id,
+        value_type_id: a.btf_value_type_id,
+        vmlinux_value_type_id: a.btf_vmlinux_value_type_id,
+    };
+    Ok((btf, info))
+}
+
 /// The map type's part (Linux `find_and_alloc_map`): the checks `maps` cannot make (it does
 /// not know capabilities, devices or fds), then `maps::create`.
-fn create_map(sys: &Sys<'_>, a: &MapCreateAttr, map_type: Option<MapType>) -> Result<Arc<dyn BpfMap>> {
+fn create_map(
+    sys: &Sys<'_>,
+    a: &MapCreateAttr,
+    map_type: Option<MapType>,
+    spin_lock_off: Option<u32>,
+) -> Result<Arc<dyn BpfMap>> {
     let host = sys.host();
     if a.map_ifindex != 0 {
         // bpf_map_offload_map_alloc: CAP_SYS_ADMIN, then the device (never found here).
@@ -104,7 +140,7 @@ fn create_map(sys: &Sys<'_>, a: &MapCreateAttr, map_type: Option<MapType>) -> Re
         map_flags: a.map_flags,
         map_extra: a.map_extra,
         inner_map,
-        spin_lock_off: None,
+        spin_lock_off,
     };
     maps::create(&attr, &MapHostAdapter::shared(sys.host.clone()))
 }

@@ -17,7 +17,7 @@
 //! | `*_GET_NEXT_ID`, `*_GET_FD_BY_ID` | `id` |
 //! | `OBJ_GET_INFO_BY_FD` | `info` (maps, BTF, links), `prog_info` (programs) |
 //! | `PROG_BIND_MAP` | `bind_map` |
-//! | `BTF_LOAD` | `btf` (not implemented yet: `ENOTSUPP`) |
+//! | `BTF_LOAD` | `btf` (validation in `crate::btf`) |
 //! | `LINK_CREATE`, `LINK_UPDATE`, `LINK_DETACH`, `RAW_TRACEPOINT_OPEN` | `link` |
 //! | `ENABLE_STATS` | `stats` |
 //! | `PROG_ATTACH`, `PROG_DETACH`, `PROG_QUERY`, `TASK_FD_QUERY`, `ITER_CREATE` | `attach` (not implemented yet) |

@@ -94,9 +94,11 @@ fn bytes_past_each_commands_last_field_are_einval() {
 #[test]
 fn unimplemented_commands_are_enotsupp() {
     let t = T::new();
-    for cmd in [Cmd::BtfLoad, Cmd::ProgAttach, Cmd::ProgDetach, Cmd::ProgQuery, Cmd::TaskFdQuery, Cmd::IterCreate] {
+    for cmd in [Cmd::ProgAttach, Cmd::ProgDetach, Cmd::ProgQuery, Cmd::TaskFdQuery, Cmd::IterCreate] {
         assert_eq!(t.call(cmd, &BpfAttr::ZERO), e(Errno::ENOTSUPP), "{cmd:?}");
     }
+    // BTF_LOAD of nothing: no header (Linux "hdr_len not found").
+    assert_eq!(t.call(Cmd::BtfLoad, &BpfAttr::ZERO), e(Errno::EINVAL));
     // The link commands need a program or link fd first (fd 0 is neither).
     for cmd in [Cmd::LinkCreate, Cmd::RawTracepointOpen, Cmd::LinkUpdate, Cmd::LinkDetach] {
         assert_eq!(t.call(cmd, &BpfAttr::ZERO), e(Errno::EINVAL), "{cmd:?}");

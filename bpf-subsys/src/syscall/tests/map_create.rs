@@ -185,14 +185,15 @@ fn access_flags_make_the_fd_read_or_write_only() {
 fn btf_ids_are_stored_when_btf_fd_is_btf() {
     let t = T::new();
     let reg = t.host.registry().clone();
-    let btf = BtfObj::new(&reg, vec![0x9f, 0xeb, 1, 0], vec![], false).unwrap();
+    // crate::btf::tests::sample: type 1 is `int`, type 5 a pointer (8 bytes).
+    let btf = BtfObj::new(&reg, crate::btf::tests::sample().0, vec![], false).unwrap();
     let btf_id = btf.id();
     let btf_fd = t.h.install_object(BpfObject::Btf(btf), FileMode::ReadOnly);
-    let a = MapCreateAttr { btf_fd, btf_key_type_id: 3, btf_value_type_id: 5, ..attr(MapType::Array, 4, 8, 2, 0) };
+    let a = MapCreateAttr { btf_fd, btf_key_type_id: 1, btf_value_type_id: 5, ..attr(MapType::Array, 4, 8, 2, 0) };
     let fd = t.call(Cmd::MapCreate, &a);
     assert!(fd >= 3);
     let i = info(&t, fd as u32);
-    assert_eq!((i.btf_id, i.btf_key_type_id, i.btf_value_type_id), (btf_id, 3, 5));
+    assert_eq!((i.btf_id, i.btf_key_type_id, i.btf_value_type_id), (btf_id, 1, 5));
     // The map keeps the BTF object alive after its fd is closed.
     t.h.close(btf_fd);
     assert!(reg.btf(btf_id).is_some());

@@ -2,6 +2,7 @@
 //! fake process's memory exactly as a Linux process would and checks exact errnos.
 
 mod batch;
+mod btf;
 mod dispatch;
 mod hash;
 mod id;
