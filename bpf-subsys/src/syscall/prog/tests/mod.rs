@@ -1,6 +1,7 @@
 //! `BPF_PROG_LOAD` / `BPF_PROG_TEST_RUN` tests through raw attribute bytes.
 
 mod btf_info;
+mod conformance;
 mod elf;
 mod load_errno;
 mod log;
