@@ -10,7 +10,7 @@
 //! - Every map is safe to use from several CPUs at once (spin locks, atomics). Operations
 //!   must run with preemption disabled; re-entry from a probe on the same CPU gets `EBUSY`
 //!   rather than a deadlock ([`lock`]).
-#![cfg_attr(not(test), no_std)]
+#![cfg_attr(not(any(test, feature = "test-pages")), no_std)]
 #![deny(missing_docs)]
 
 extern crate alloc;
@@ -28,6 +28,8 @@ mod hashtab;
 mod lpm_trie;
 mod lru_list;
 mod map_in_map;
+#[cfg(any(test, feature = "test-pages"))]
+mod memfd_pages;
 mod queue_stack;
 mod ringbuf;
 
@@ -49,6 +51,8 @@ pub use hashtab::HashMap;
 pub use host::{FdKind, FdObject, MapHost, SharedPages};
 pub use lpm_trie::LpmTrie;
 pub use map::{round_up_8, BatchOutcome, BpfMap, ForEachFn, LookupBatch, MapAttr, MapDef};
+#[cfg(any(test, feature = "test-pages"))]
+pub use memfd_pages::MemfdPages;
 pub use queue_stack::QueueStack;
 pub use ringbuf::RingBuf;
 

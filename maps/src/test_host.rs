@@ -9,14 +9,13 @@ use std::sync::atomic::{AtomicU32, Ordering};
 use std::sync::{Arc, Mutex};
 use std::vec::Vec;
 
-use core::ptr::NonNull;
-
 use syscall_abi::bpf::MapType;
 use syscall_abi::{err, Errno, Result};
 
 use crate::host::{FdKind, FdObject, MapHost, SharedPages};
 use crate::map::{MapAttr, MapDef};
 use crate::BpfMap;
+use crate::MemfdPages;
 
 /// A test host with `cpus` possible CPUs. Each test thread gets its own CPU number (the
 /// first thread of a test is CPU 0 unless [`TestHost::set_cpu`] says otherwise).
@@ -128,77 +127,6 @@ impl FdObject for TestObj {
     }
     fn as_map(&self) -> Option<&dyn BpfMap> {
         self.map.as_deref()
-    }
-    fn as_any(&self) -> &dyn Any {
-        self
-    }
-}
-
-/// Pages from a memfd: `pages` pages mapped once, then the last `repeat_tail` mapped again
-/// right after them, exactly the layout a kernel gives the ring buffer.
-pub struct MemfdPages {
-    base: NonNull<u8>,
-    len: usize,
-    pages: usize,
-}
-
-// SAFETY: the mapping is plain shared memory owned by this value.
-unsafe impl Send for MemfdPages {}
-// SAFETY: as above; concurrent access is the maps' business (atomics, locks).
-unsafe impl Sync for MemfdPages {}
-
-impl MemfdPages {
-    fn new(pages: usize, repeat_tail: usize, page: usize) -> Result<Self> {
-        assert!(repeat_tail <= pages);
-        let size = pages * page;
-        let len = (pages + repeat_tail) * page;
-        // SAFETY: plain libc calls; every result is checked.
-        unsafe {
-            let fd = libc::memfd_create(c"maps-test".as_ptr(), 0);
-            if fd < 0 || libc::ftruncate(fd, size as libc::off_t) != 0 {
-                return err(Errno::ENOMEM, "memfd");
-            }
-            let base =
-                libc::mmap(core::ptr::null_mut(), len, libc::PROT_READ | libc::PROT_WRITE, libc::MAP_SHARED, fd, 0);
-            if base == libc::MAP_FAILED {
-                libc::close(fd);
-                return err(Errno::ENOMEM, "mmap");
-            }
-            if repeat_tail > 0 {
-                let tail_off = (pages - repeat_tail) * page;
-                let r = libc::mmap(
-                    (base as *mut u8).add(size) as *mut libc::c_void,
-                    repeat_tail * page,
-                    libc::PROT_READ | libc::PROT_WRITE,
-                    libc::MAP_SHARED | libc::MAP_FIXED,
-                    fd,
-                    tail_off as libc::off_t,
-                );
-                if r == libc::MAP_FAILED {
-                    libc::munmap(base, len);
-                    libc::close(fd);
-                    return err(Errno::ENOMEM, "mmap tail");
-                }
-            }
-            libc::close(fd);
-            Ok(MemfdPages { base: NonNull::new(base as *mut u8).unwrap(), len, pages })
-        }
-    }
-}
-
-impl Drop for MemfdPages {
-    fn drop(&mut self) {
-        // SAFETY: unmaps exactly the region `new` mapped.
-        unsafe { libc::munmap(self.base.as_ptr() as *mut libc::c_void, self.len) };
-    }
-}
-
-impl SharedPages for MemfdPages {
-    fn as_ptr(&self) -> NonNull<u8> {
-        self.base
-    }
-    fn pages(&self) -> usize {
-        self.pages
     }
     fn as_any(&self) -> &dyn Any {
         self
