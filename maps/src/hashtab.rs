@@ -2,11 +2,15 @@
 //! (Linux `kernel/bpf/hashtab.c`, `map_in_map.c`; LRU policy in [`crate::lru_list`]).
 //!
 //! The table is `roundup_pow_of_two(max_entries)` buckets. A bucket is an atomic pointer to
-//! a chain of individually allocated elements (newest first, like Linux's RCU hlist) and a
-//! [`CpuLock`] that serialises its writers. Readers — program lookups, syscall copies,
-//! iteration — walk chains without locks under a [`crate::reclaim::Guard`]; an element never moves
-//! and is freed through [`crate::reclaim::retire`] only after it has been unlinked, so an address a
-//! program got stays valid while its guard lives.
+//! a chain of elements (newest first, like Linux's RCU hlist) and a [`CpuLock`] that
+//! serialises its writers. As in Linux's default mode, the elements live in one preallocated
+//! array with a free list ([`pool`]); `BPF_F_NO_PREALLOC` maps, and replacements while freed
+//! slots still wait for their grace period, use individually allocated elements. Readers —
+//! program lookups, syscall copies, iteration — walk chains without locks under a
+//! [`crate::reclaim::Guard`]; an element never moves, and after it has been unlinked its slot
+//! is reused (or its memory freed) only through [`crate::reclaim::retire`], so an address a
+//! program got stays valid while its guard lives. Program lookups of 4, 8 and 16-byte keys
+//! take a specialised path ([`HashMap::find_n`]).
 //!
 //! Updates follow Linux:
 //! - `hash` / `hash_of_maps`: a new element replaces the old one (the old one is unlinked and
@@ -47,6 +51,7 @@ use crate::{map_in_map, BpfMap, MapAttr, MapDef, MapHost};
 mod batch;
 mod elem;
 mod ops;
+mod pool;
 #[cfg(test)]
 mod tests;
 #[cfg(test)]
@@ -55,6 +60,7 @@ mod tests_concurrency;
 mod tests_lru;
 
 use elem::{ElemHead, Shape};
+use pool::Pool;
 
 /// `HTAB_CREATE_FLAG_MASK`.
 const CREATE_FLAG_MASK: u32 = BPF_F_NO_PREALLOC
@@ -106,6 +112,8 @@ pub struct HashMap {
     /// Elements in the table.
     count: AtomicU32,
     shape: Shape,
+    /// Element memory (preallocated unless `BPF_F_NO_PREALLOC`).
+    pool: Arc<Pool>,
     /// Offset of the value's `bpf_spin_lock` (plain `hash` only).
     spin_lock: Option<usize>,
     lru: Option<Lru>,
@@ -207,6 +215,9 @@ pub(crate) fn create(attr: &MapAttr, host: &Arc<dyn MapHost>) -> Result<Arc<dyn 
     locks.try_reserve_exact(n).or(err(Errno::ENOMEM, "no memory for hash buckets"))?;
     heads.resize_with(n, || AtomicPtr::new(ptr::null_mut()));
     locks.resize_with(n, || CpuLock::new(()));
+    // Linux preallocates every element unless BPF_F_NO_PREALLOC (never for LRU maps).
+    let prealloc = if attr.map_flags & BPF_F_NO_PREALLOC != 0 { 0 } else { max_entries };
+    let pool = Arc::new(Pool::new(shape, prealloc)?);
     let lru = if kind.is_lru() { Some(Lru::new(max_entries, percpu_lru, cpus)?) } else { None };
     let seed = if attr.map_flags & BPF_F_ZERO_SEED != 0 { 0 } else { host.random_u32() };
 
@@ -222,6 +233,7 @@ pub(crate) fn create(attr: &MapAttr, host: &Arc<dyn MapHost>) -> Result<Arc<dyn 
         locks: locks.into_boxed_slice(),
         count: AtomicU32::new(0),
         shape,
+        pool,
         spin_lock,
         lru,
         inner,
@@ -294,6 +306,52 @@ impl HashMap {
         None
     }
 
+    /// [`Self::find`] for `N`-byte keys (the program fast path): the hash and the key
+    /// compare compile to a few instructions, and the chain walk compares keys directly.
+    ///
+    /// The walk looks at two elements per step and picks the candidate without a branch
+    /// (the first if its key matches, else its successor, whose address is in the same
+    /// cache line), then branches once on the candidate's key. With hits on the first two
+    /// elements of a chain (nearly all hits at Linux's load factor) that branch is always
+    /// taken, so the CPU never mispredicts on where in the chain the key sits.
+    #[inline(always)]
+    fn find_n<const N: usize>(&self, key: &[u8; N]) -> Option<NonNull<ElemHead>> {
+        let hash = self.hash(key);
+        // SAFETY: `bucket` masks with `n_buckets - 1`, and there are `n_buckets` heads.
+        let mut e = NonNull::new(unsafe { self.heads.get_unchecked(self.bucket(hash)) }.load(Acquire))?;
+        // SAFETY (all blocks): elements reachable from a bucket are live while the caller
+        // holds a guard or the bucket lock; their key (`key_size == N` bytes, set before
+        // publication) never changes.
+        let key_of = |e: NonNull<ElemHead>| unsafe { ptr::read(self.shape.key(e).as_ptr().cast::<[u8; N]>()) };
+        loop {
+            let next = unsafe { e.as_ref() }.next.load(Acquire);
+            // Keys longer than a word are told apart by the stored hash first (one compare).
+            let first = if N > 8 { unsafe { e.as_ref() }.hash == hash } else { key_of(e) == *key };
+            let cand = NonNull::new(if first { e.as_ptr() } else { next })?;
+            if key_of(cand) == *key {
+                return Some(cand);
+            }
+            e = NonNull::new(unsafe { cand.as_ref() }.next.load(Acquire))?;
+        }
+    }
+
+    /// [`Self::find`] for the key sizes without a fast path, kept out of line.
+    #[inline(never)]
+    fn find_any(&self, key: &[u8]) -> Option<NonNull<ElemHead>> {
+        self.find(self.hash(key), key)
+    }
+
+    /// Program lookup of a key of the map's key size.
+    #[inline(always)]
+    fn find_prog(&self, key: &[u8]) -> Option<NonNull<ElemHead>> {
+        match key.len() {
+            4 => self.find_n::<4>(key.first_chunk()?),
+            8 => self.find_n::<8>(key.first_chunk()?),
+            16 => self.find_n::<16>(key.first_chunk()?),
+            _ => self.find_any(key),
+        }
+    }
+
     /// Publishes `e` at the head of bucket `b`. Caller holds the bucket lock.
     fn link_head(&self, b: usize, e: NonNull<ElemHead>) {
         let head = &self.heads[b];
@@ -342,7 +400,7 @@ impl HashMap {
             }
         }
         // SAFETY: `e` is unreachable from the table and from the LRU lists.
-        unsafe { self.shape.retire(e) };
+        unsafe { Pool::retire(&self.pool, e) };
     }
 
     /// Disposes of an element that was never published: out of its LRU list (if it got into
@@ -355,7 +413,7 @@ impl HashMap {
             }
         }
         // SAFETY: `e` was never published and is in no list: nobody else can reach it.
-        unsafe { self.shape.free(e) };
+        unsafe { self.pool.free(e) };
     }
 
     /// Takes an LRU slot for the new element `e`; on failure frees `e`.
@@ -366,7 +424,7 @@ impl HashMap {
         let r = unsafe { lru.pop_free(cpu, self.shape.node(e), self) };
         if r.is_err() {
             // SAFETY: `e` is in no list and unpublished.
-            unsafe { self.shape.free(e) };
+            unsafe { self.pool.free(e) };
         }
         r
     }
@@ -389,7 +447,7 @@ impl LruTable for HashMap {
     fn release(&self, node: NonNull<LruNode>) {
         // SAFETY: the lists hand back nodes of this map's elements that left the table and
         // the lists.
-        unsafe { self.shape.retire(self.shape.elem_of(node)) };
+        unsafe { Pool::retire(&self.pool, self.shape.elem_of(node)) };
     }
 }
 
@@ -397,10 +455,10 @@ impl Drop for HashMap {
     fn drop(&mut self) {
         // No reader or writer is left. LRU elements are all in the lists (the table holds a
         // subset of them); other elements are all in the table.
-        let shape = self.shape;
+        let (shape, pool) = (self.shape, &self.pool);
         if let Some(lru) = &mut self.lru {
             // SAFETY: every node in the lists belongs to an element of this map, now unused.
-            lru.drain(|node| unsafe { shape.free(shape.elem_of(node)) });
+            lru.drain(|node| unsafe { pool.free(shape.elem_of(node)) });
             return;
         }
         for head in self.heads.iter() {
@@ -409,7 +467,7 @@ impl Drop for HashMap {
                 // SAFETY: chain elements are live; each is freed once, after reading `next`.
                 p = unsafe { e.as_ref() }.next.load(Relaxed);
                 // SAFETY: as above.
-                unsafe { shape.free(e) };
+                unsafe { pool.free(e) };
             }
         }
     }

@@ -1,27 +1,28 @@
-//! Hash map elements: their memory layout, allocation and deferred free, the key hash, and
-//! the value copies that honour a `bpf_spin_lock` word.
+//! Hash map elements: their memory layout and initialisation, the key hash, and the value
+//! copies that honour a `bpf_spin_lock` word. Where element memory comes from (a
+//! preallocated slot or a heap block) and how it is freed is [`super::pool`]'s business.
 //!
-//! An element is one 8-byte aligned allocation, never moved while it is in the table:
+//! An element is 8-byte aligned memory, never moved while it is in the table:
 //!
 //! ```text
 //! ElemHead { next, hash } | LruNode (LRU maps only) | key, padded to 8 | value area
 //! ```
 //!
+//! Except that in other than LRU maps a key of up to 4 bytes sits in the head's padding,
+//! right after `hash` (a `u32` key with a `u64` value makes a 24-byte element).
+//!
 //! The value area holds `round_up(value_size, 8)` bytes, or that many per possible CPU for
-//! per-CPU maps, or an `Arc<dyn FdObject>` for `hash_of_maps`. Memory is zeroed at
-//! allocation, so padding and a fresh `bpf_spin_lock` read as zero.
+//! per-CPU maps, or an `Arc<dyn FdObject>` for `hash_of_maps`. Memory is zeroed before
+//! initialisation, so padding and a fresh `bpf_spin_lock` read as zero.
 
-use alloc::alloc::{alloc_zeroed, dealloc, Layout};
-use alloc::boxed::Box;
+use alloc::alloc::Layout;
 use alloc::sync::Arc;
 use core::mem::{align_of, offset_of, size_of};
 use core::ptr::{self, NonNull};
 use core::sync::atomic::{AtomicPtr, AtomicU32, Ordering};
 
-use syscall_abi::{err, Errno, Result};
-
 use crate::lru_list::LruNode;
-use crate::{reclaim, round_up_8, FdObject};
+use crate::{round_up_8, FdObject};
 
 /// The start of every element: the bucket chain link and the full hash.
 #[repr(C)]
@@ -63,8 +64,17 @@ const FD_SLOT: usize = size_of::<Arc<dyn FdObject>>();
 impl Shape {
     /// The layout for the given sizes, or `None` if it overflows.
     pub(super) fn new(key_size: usize, value_size: usize, copies: usize, lru: bool, fd: bool) -> Option<Shape> {
-        let key_off = if lru { round_up_8(size_of::<LruElemHead>()) } else { round_up_8(size_of::<ElemHead>()) };
-        let value_off = key_off.checked_add(key_size.checked_add(7)? & !7)?;
+        // A key of up to 4 bytes fills the padding after the hash: 24-byte elements for
+        // the common u32-key / u64-value map.
+        let after_hash = offset_of!(ElemHead, hash) + size_of::<u32>();
+        let key_off = if lru {
+            round_up_8(size_of::<LruElemHead>())
+        } else if key_size <= size_of::<ElemHead>() - after_hash {
+            after_hash
+        } else {
+            round_up_8(size_of::<ElemHead>())
+        };
+        let value_off = round_up_8(key_off.checked_add(key_size)?.checked_add(7)? & !7);
         let stride = value_size.checked_add(7)? & !7;
         let area = if fd { FD_SLOT } else { stride.checked_mul(copies)? };
         let size = value_off.checked_add(area)?;
@@ -77,36 +87,58 @@ impl Shape {
         self.size
     }
 
-    fn layout(&self) -> Layout {
+    /// Whether the value area holds an fd object (`hash_of_maps`).
+    pub(super) fn is_fd(&self) -> bool {
+        self.fd
+    }
+
+    /// The layout of one individually allocated element.
+    pub(super) fn layout(&self) -> Layout {
         // `new` checked that this layout is valid; the fallback is never taken.
         Layout::from_size_align(self.size, 8).unwrap_or(Layout::new::<u64>())
     }
 
-    /// Allocates a zeroed element holding `key` (whose hash is `hash`), its LRU node
-    /// initialised, and for fd maps `obj` stored in the value area. Out of memory →
-    /// `ENOMEM`. The element belongs to the caller until it is published.
-    pub(super) fn alloc(&self, hash: u32, key: &[u8], obj: Option<Arc<dyn FdObject>>) -> Result<NonNull<ElemHead>> {
-        if key.len() != self.key_size || obj.is_some() != self.fd {
-            return err(Errno::EINVAL, "element does not match the map");
-        }
+    /// Initialises the zeroed memory at `base` as an element holding `key` (whose hash is
+    /// `hash`), its LRU node initialised, and for fd shapes `obj` in the value area.
+    ///
+    /// # Safety
+    /// `base` must be zeroed, 8-aligned, exclusively owned memory of `elem_size` bytes;
+    /// `key.len() == key_size` and `obj` is present exactly for fd shapes.
+    pub(super) unsafe fn init(
+        &self,
+        base: NonNull<u8>,
+        hash: u32,
+        key: &[u8],
+        obj: Option<Arc<dyn FdObject>>,
+    ) -> NonNull<ElemHead> {
         const { assert!(align_of::<LruElemHead>() <= 8 && align_of::<Arc<dyn FdObject>>() <= 8) };
-        // SAFETY: the layout has a non-zero size (the head alone is 16 bytes).
-        let raw = unsafe { alloc_zeroed(self.layout()) };
-        let Some(base) = NonNull::new(raw) else { return err(Errno::ENOMEM, "no memory for a hash element") };
+        let raw = base.as_ptr();
         let e = base.cast::<ElemHead>();
-        // SAFETY: `base` is a fresh allocation of `size` bytes, 8-aligned, large enough for
-        // the head (+ LRU node), the key at `key_off` and the value area at `value_off`.
+        // SAFETY: `base` is large enough for the head (+ LRU node), the key at `key_off` and
+        // the value area at `value_off` (caller's contract).
         unsafe {
             ptr::write(e.as_ptr(), ElemHead { next: AtomicPtr::new(ptr::null_mut()), hash });
             if self.lru {
                 ptr::write(self.node(e).as_ptr(), LruNode::new());
             }
-            ptr::copy_nonoverlapping(key.as_ptr(), raw.add(self.key_off), key.len());
-            if let Some(obj) = obj {
+            ptr::copy_nonoverlapping(key.as_ptr(), raw.add(self.key_off), key.len().min(self.key_size));
+            if let Some(obj) = obj.filter(|_| self.fd) {
                 ptr::write(raw.add(self.value_off).cast::<Arc<dyn FdObject>>(), obj);
             }
         }
-        Ok(e)
+        e
+    }
+
+    /// Drops what an element owns besides its memory: the object of an fd element.
+    ///
+    /// # Safety
+    /// `e` must be an initialised element of this shape that nobody else can reach; it
+    /// must not be used afterwards except to free its memory.
+    pub(super) unsafe fn drop_contents(&self, e: NonNull<ElemHead>) {
+        if self.fd {
+            // SAFETY: `init` stored an Arc there for fd shapes; it is dropped once.
+            unsafe { ptr::drop_in_place(e.as_ptr().cast::<u8>().add(self.value_off).cast::<Arc<dyn FdObject>>()) };
+        }
     }
 
     /// The key of `e`.
@@ -155,51 +187,6 @@ impl Shape {
     pub(super) unsafe fn elem_of(&self, node: NonNull<LruNode>) -> NonNull<ElemHead> {
         // SAFETY: the node sits at a fixed offset inside its element.
         unsafe { NonNull::new_unchecked(node.as_ptr().cast::<u8>().sub(offset_of!(LruElemHead, node)).cast()) }
-    }
-
-    /// Frees `e` now.
-    ///
-    /// # Safety
-    /// `e` must be an element of this shape that no reader, bucket or LRU list can reach.
-    pub(super) unsafe fn free(&self, e: NonNull<ElemHead>) {
-        drop(self.owned(e));
-    }
-
-    /// Frees `e` once every reader that may have found it is gone ([`reclaim::retire`]).
-    ///
-    /// # Safety
-    /// `e` must be an element of this shape that no bucket or LRU list can reach any more.
-    pub(super) unsafe fn retire(&self, e: NonNull<ElemHead>) {
-        reclaim::retire(Box::new(self.owned(e)));
-    }
-
-    fn owned(&self, e: NonNull<ElemHead>) -> OwnedElem {
-        OwnedElem { base: e.cast(), layout: self.layout(), fd_off: self.fd.then_some(self.value_off) }
-    }
-}
-
-/// Sole ownership of an element's memory; dropping it frees the element (and releases the
-/// object of a `hash_of_maps` element).
-struct OwnedElem {
-    base: NonNull<u8>,
-    layout: Layout,
-    fd_off: Option<usize>,
-}
-
-// SAFETY: an unlinked element is plain memory owned by this value alone; the only non-plain
-// content is an `Arc<dyn FdObject>`, which is `Send`.
-unsafe impl Send for OwnedElem {}
-
-impl Drop for OwnedElem {
-    fn drop(&mut self) {
-        // SAFETY: `base` was allocated by `Shape::alloc` with `layout`; fd elements hold an
-        // initialised Arc at `fd_off`; this value is the last owner.
-        unsafe {
-            if let Some(off) = self.fd_off {
-                ptr::drop_in_place(self.base.as_ptr().add(off).cast::<Arc<dyn FdObject>>());
-            }
-            dealloc(self.base.as_ptr(), self.layout);
-        }
     }
 }
 

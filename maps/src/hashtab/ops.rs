@@ -106,7 +106,7 @@ impl HashMap {
         cpu: u32,
         obj: Option<Arc<dyn FdObject>>,
     ) -> Result<NonNull<ElemHead>> {
-        let e = self.shape.alloc(hash, key, obj)?;
+        let e = self.pool.alloc(hash, key, obj)?;
         if self.kind != Kind::HashOfMaps {
             // A fresh element: per-CPU copies other than the written ones stay zero.
             self.write_in_place(e, src, cpu, false);
@@ -307,6 +307,28 @@ impl HashMap {
         Ok(())
     }
 
+    /// What a program lookup that found `e` returns, for the types other than `hash`.
+    #[inline(never)]
+    fn prog_value(&self, e: NonNull<ElemHead>) -> Option<NonNull<u8>> {
+        // SAFETY (all arms): `e` is live while the caller's guard lives.
+        match self.kind {
+            Kind::Hash => Some(unsafe { self.shape.value(e, 0) }),
+            Kind::Lru => {
+                self.mark(e);
+                Some(unsafe { self.shape.value(e, 0) })
+            }
+            Kind::Percpu => Some(unsafe { self.shape.value(e, self.cpu_copy(self.host.current_cpu())) }),
+            Kind::LruPercpu => {
+                self.mark(e);
+                Some(unsafe { self.shape.value(e, self.cpu_copy(self.host.current_cpu())) })
+            }
+            Kind::HashOfMaps => {
+                let obj = unsafe { self.shape.fd_obj(e) };
+                NonNull::new(Arc::as_ptr(obj) as *const () as *mut u8)
+            }
+        }
+    }
+
     /// Checks the size of a syscall value buffer.
     pub(super) fn check_sys_value(&self, len: usize) -> Result<()> {
         if len == self.syscall_value_size() {
@@ -424,7 +446,8 @@ impl BpfMap for HashMap {
     fn memory_usage(&self) -> usize {
         let bucket = core::mem::size_of::<AtomicPtr<ElemHead>>() + core::mem::size_of::<CpuLock<()>>();
         let buckets = self.heads.len() * bucket;
-        let elems = self.count.load(Relaxed) as usize * self.shape.elem_size();
+        let live = self.count.load(Relaxed) as usize * self.shape.elem_size();
+        let elems = live.max(self.pool.slab_bytes());
         let lru = self.lru.as_ref().map_or(0, |l| l.memory_usage());
         core::mem::size_of::<Self>() + buckets + elems + lru
     }
@@ -434,24 +457,12 @@ impl BpfMap for HashMap {
         if key.len() != self.shape.key_size {
             return None;
         }
-        let e = self.find(self.hash(key), key)?;
-        // SAFETY (all arms): `e` is live while the caller's guard lives.
-        match self.kind {
-            Kind::Hash => Some(unsafe { self.shape.value(e, 0) }),
-            Kind::Lru => {
-                self.mark(e);
-                Some(unsafe { self.shape.value(e, 0) })
-            }
-            Kind::Percpu => Some(unsafe { self.shape.value(e, self.cpu_copy(self.host.current_cpu())) }),
-            Kind::LruPercpu => {
-                self.mark(e);
-                Some(unsafe { self.shape.value(e, self.cpu_copy(self.host.current_cpu())) })
-            }
-            Kind::HashOfMaps => {
-                let obj = unsafe { self.shape.fd_obj(e) };
-                NonNull::new(Arc::as_ptr(obj) as *const () as *mut u8)
-            }
+        let e = self.find_prog(key)?;
+        if self.kind == Kind::Hash {
+            // SAFETY: `e` is live while the caller's guard lives.
+            return Some(unsafe { self.shape.value(e, 0) });
         }
+        self.prog_value(e)
     }
 
     fn prog_update(&self, key: &[u8], value: &[u8], flags: u64) -> Result<()> {
