@@ -48,6 +48,7 @@ use syscall_abi::{err, Errno, Result};
 
 use crate::batch;
 use crate::host::SharedPages;
+use crate::lock::BpfSpinLockGuard;
 use crate::reclaim::Guard;
 use crate::{round_up_8, BatchOutcome, BpfMap, ForEachFn, LookupBatch, MapAttr, MapDef, MapHost};
 
@@ -224,7 +225,7 @@ impl ArrayMap {
     /// Copies `value` (`value_size` bytes) into the value at `elem`, skipping the spin lock
     /// word, holding the lock if `locked`.
     fn copy_in(&self, elem: NonNull<u8>, value: &[u8], locked: bool) {
-        let _lock = if locked { self.lock_word(elem).map(ValueLock::acquire) } else { None };
+        let _lock = if locked { self.lock_word(elem).map(BpfSpinLockGuard::acquire) } else { None };
         // SAFETY (all three copies): `elem` is an element address, `value` is value_size
         // bytes long and `off + 4 <= value_size`, so every range stays inside the element.
         match self.def.spin_lock_off {
@@ -240,7 +241,7 @@ impl ArrayMap {
     /// Copies the value at `elem` into `out` (`value_size` bytes), the spin lock word
     /// zeroed, holding the lock if `locked`.
     fn copy_out(&self, elem: NonNull<u8>, out: &mut [u8], locked: bool) {
-        let _lock = if locked { self.lock_word(elem).map(ValueLock::acquire) } else { None };
+        let _lock = if locked { self.lock_word(elem).map(BpfSpinLockGuard::acquire) } else { None };
         // SAFETY (all three copies): `elem` is an element address, `out` is value_size
         // bytes long and `off + 4 <= value_size`, so every range stays inside the element.
         match self.def.spin_lock_off {
@@ -526,24 +527,6 @@ fn alloc_mmapable(host: &dyn MapHost, size: usize) -> Result<(NonNull<u8>, Stora
         return err(Errno::ENOMEM, "host returned unusable shared pages");
     }
     Ok((base, Storage::Shared(shared)))
-}
-
-/// Holds a value's `bpf_spin_lock` (0 free, 1 held); released on drop.
-struct ValueLock<'a>(&'a AtomicU32);
-
-impl<'a> ValueLock<'a> {
-    fn acquire(word: &'a AtomicU32) -> Self {
-        while word.compare_exchange_weak(0, 1, Ordering::Acquire, Ordering::Relaxed).is_err() {
-            core::hint::spin_loop();
-        }
-        ValueLock(word)
-    }
-}
-
-impl Drop for ValueLock<'_> {
-    fn drop(&mut self) {
-        self.0.store(0, Ordering::Release);
-    }
 }
 
 const WORD: usize = core::mem::size_of::<usize>();

@@ -78,6 +78,27 @@ impl<T> Drop for CpuLockGuard<'_, T> {
     }
 }
 
+/// Holds a map value's `struct bpf_spin_lock`: a 4-byte word, 0 free and 1 held, taken with
+/// a compare-and-swap loop and released by storing 0. Every map that honours `BPF_F_LOCK`,
+/// and the program-side `bpf_spin_lock` helper, must use this one protocol.
+pub struct BpfSpinLockGuard<'a>(&'a AtomicU32);
+
+impl<'a> BpfSpinLockGuard<'a> {
+    /// Spins until `word` is free, then holds it until the guard is dropped.
+    pub fn acquire(word: &'a AtomicU32) -> Self {
+        while word.compare_exchange_weak(0, 1, Ordering::Acquire, Ordering::Relaxed).is_err() {
+            core::hint::spin_loop();
+        }
+        BpfSpinLockGuard(word)
+    }
+}
+
+impl Drop for BpfSpinLockGuard<'_> {
+    fn drop(&mut self) {
+        self.0.store(0, Ordering::Release);
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

@@ -19,8 +19,9 @@ use alloc::alloc::Layout;
 use alloc::sync::Arc;
 use core::mem::{align_of, offset_of, size_of};
 use core::ptr::{self, NonNull};
-use core::sync::atomic::{AtomicPtr, AtomicU32, Ordering};
+use core::sync::atomic::{AtomicPtr, AtomicU32};
 
+use crate::lock::BpfSpinLockGuard;
 use crate::lru_list::LruNode;
 use crate::{round_up_8, FdObject};
 
@@ -282,12 +283,8 @@ pub(super) unsafe fn with_spin_lock<R>(value: NonNull<u8>, off: usize, f: impl F
     // SAFETY: caller's contract; the word is only ever accessed atomically by the maps and
     // the helpers (the verifier forbids programs plain loads and stores on it).
     let word = unsafe { AtomicU32::from_ptr(value.as_ptr().add(off).cast::<u32>()) };
-    while word.compare_exchange_weak(0, 1, Ordering::Acquire, Ordering::Relaxed).is_err() {
-        core::hint::spin_loop();
-    }
-    let r = f();
-    word.store(0, Ordering::Release);
-    r
+    let _held = BpfSpinLockGuard::acquire(word);
+    f()
 }
 
 /// Copies a value out of the map into `dst` (all of `dst`), leaving out the spin lock word
