@@ -1,0 +1,21 @@
+//! The ext-ebpf demo kernel (see `testkernel/README.md` and ARCHITECTURE.md).
+//!
+//! Portable modules (`fs`, `mm`, `proc`, `user`, `sync`, `time`) are plain `no_std` + `alloc`
+//! Rust that also builds on the host, where `cargo test --lib` tests them against fakes
+//! (a `Vec`-backed user memory, a `HashMap` page table). The x86_64 machine code — boot,
+//! traps, paging, context switch, `syscall` entry — lives in `arch` and only builds for
+//! `target_os = "none"`.
+
+#![cfg_attr(not(test), no_std)]
+#![deny(missing_docs)]
+
+extern crate alloc;
+
+pub mod fs;
+pub mod mm;
+pub mod sync;
+pub mod time;
+pub mod user;
+
+/// The kernel's result type: Linux errno values from `syscall-abi`.
+pub type KResult<T> = core::result::Result<T, syscall_abi::Errno>;
