@@ -31,11 +31,13 @@ test: deps
 ## host-test: unit, layout and property tests of every crate (cargo test)
 host-test:
 	$(CARGO) test --workspace
+	cd testkernel && $(CARGO) test --lib
 
 ## lint: clippy with warnings as errors, and formatting
 lint:
 	$(CARGO) clippy --workspace --all-targets -- -D warnings
 	$(CARGO) fmt --all -- --check
+	cd testkernel && $(CARGO) clippy --lib --tests -- -D warnings && $(CARGO) fmt -- --check
 
 ## kernel-check: the subsystem crates build no_std for every kernel architecture with Rust 1.85
 kernel-check:

@@ -110,10 +110,7 @@ impl FdTable {
 
     /// Every open fd with its file, ascending (`/proc/self/fd`).
     pub fn iter(&self) -> impl Iterator<Item = (i32, &Arc<OpenFile>)> {
-        self.slots
-            .iter()
-            .enumerate()
-            .filter_map(|(i, s)| Some((i32::try_from(i).ok()?, &s.as_ref()?.file)))
+        self.slots.iter().enumerate().filter_map(|(i, s)| Some((i32::try_from(i).ok()?, &s.as_ref()?.file)))
     }
 
     /// Removes every fd (process exit); returns the files to drop.
