@@ -13,7 +13,9 @@ extern crate alloc;
 
 pub mod fs;
 pub mod mm;
+pub mod proc;
 pub mod sync;
+pub mod syscall;
 pub mod time;
 pub mod user;
 
