@@ -11,11 +11,17 @@
 
 extern crate alloc;
 
+#[cfg(target_os = "none")]
+pub mod arch;
+#[cfg(target_os = "none")]
+pub mod boot;
 pub mod fs;
 pub mod mm;
 pub mod proc;
 pub mod sync;
 pub mod syscall;
+#[cfg(target_os = "none")]
+pub mod task;
 pub mod time;
 pub mod user;
 

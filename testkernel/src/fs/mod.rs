@@ -1,10 +1,20 @@
 //! Files: the inode and open-file interfaces every filesystem and device implements, the
-//! per-process fd table, and (from the filesystem work) tmpfs, initramfs, devfs, procfs,
-//! sysfs, pipes and path resolution.
+//! per-process fd table, path resolution and mounts, tmpfs, the initramfs unpacker, pipes,
+//! eventfd and epoll.
 
+pub mod anon_inode;
+pub mod context;
+pub mod cpio;
+pub mod epoll;
+pub mod eventfd;
 pub mod fdtable;
 pub mod file;
 pub mod inode;
+pub mod pipe;
+pub mod pollwait;
+pub mod stat;
+pub mod tmpfs;
+pub mod vfs;
 
 pub use fdtable::FdTable;
 pub use file::{FileOps, MmapBacking, OpenFile, PollEvents};

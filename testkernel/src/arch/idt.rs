@@ -1,0 +1,113 @@
+//! The IDT and the 256 interrupt entry stubs. Every stub builds the same frame on the
+//! stack — Linux's `struct pt_regs` ([`super::trap::TrapFrame`]), with the error code (or
+//! 0) in `orig_rax` — and calls [`super::trap::trap_dispatch`] with the vector; the
+//! common exit (`trap_return`) restores it and `iretq`s. The `syscall` entry builds the
+//! same frame and leaves through the same exit.
+
+use core::ptr::addr_of_mut;
+
+use super::gdt::{IST_DOUBLE_FAULT, IST_NMI, KERNEL_CS};
+
+core::arch::global_asm!(
+    r#"
+    .section .text.trap, "ax"
+    .balign 16
+    .global trap_stubs
+trap_stubs:
+    .set vec, 0
+    .rept 256
+    .balign 16
+    .if (vec == 8) || (vec == 10) || (vec == 11) || (vec == 12) || (vec == 13) || (vec == 14) || (vec == 17) || (vec == 21) || (vec == 29) || (vec == 30)
+    .else
+    pushq $0
+    .endif
+    pushq %rdi
+    movl $vec, %edi
+    jmp trap_common
+    .set vec, vec + 1
+    .endr
+
+    .balign 16
+trap_common:
+    pushq %rsi
+    pushq %rdx
+    pushq %rcx
+    pushq %rax
+    pushq %r8
+    pushq %r9
+    pushq %r10
+    pushq %r11
+    pushq %rbx
+    pushq %rbp
+    pushq %r12
+    pushq %r13
+    pushq %r14
+    pushq %r15
+    cld
+    movq %rdi, %rsi
+    movq %rsp, %rdi
+    subq $8, %rsp
+    call trap_dispatch
+    addq $8, %rsp
+    .global trap_return
+trap_return:
+    popq %r15
+    popq %r14
+    popq %r13
+    popq %r12
+    popq %rbp
+    popq %rbx
+    popq %r11
+    popq %r10
+    popq %r9
+    popq %r8
+    popq %rax
+    popq %rcx
+    popq %rdx
+    popq %rsi
+    popq %rdi
+    addq $8, %rsp
+    iretq
+    "#,
+    options(att_syntax)
+);
+
+extern "C" {
+    static trap_stubs: u8;
+}
+
+#[repr(C, align(16))]
+struct Idt([u64; 512]);
+
+static mut IDT: Idt = Idt([0; 512]);
+
+#[repr(C, packed)]
+struct Pointer {
+    limit: u16,
+    base: u64,
+}
+
+/// Fills and loads the IDT: interrupt gates (interrupts off on entry) for every vector;
+/// `int3` (3) and `into` (4) callable from user mode like Linux; double faults and NMIs on
+/// their own IST stacks.
+pub fn init() {
+    let stubs = core::ptr::addr_of!(trap_stubs) as u64;
+    // SAFETY: runs once at boot with interrupts disabled; nothing else touches the IDT.
+    let idt = unsafe { &mut *addr_of_mut!(IDT) };
+    for v in 0..256u64 {
+        let h = stubs + v * 16;
+        let dpl: u64 = if v == 3 || v == 4 { 3 } else { 0 };
+        let ist: u64 = match v {
+            8 => u64::from(IST_DOUBLE_FAULT),
+            2 => u64::from(IST_NMI),
+            _ => 0,
+        };
+        let attr = 0x8e | (dpl << 5);
+        idt.0[(2 * v) as usize] =
+            (h & 0xffff) | (u64::from(KERNEL_CS) << 16) | (ist << 32) | (attr << 40) | ((h >> 16) & 0xffff) << 48;
+        idt.0[(2 * v + 1) as usize] = h >> 32;
+    }
+    let ptr = Pointer { limit: (core::mem::size_of::<Idt>() - 1) as u16, base: idt.0.as_ptr() as u64 };
+    // SAFETY: the IDT is complete and lives forever.
+    unsafe { core::arch::asm!("lidt [{}]", in(reg) &ptr, options(nostack, readonly)) };
+}
