@@ -15,7 +15,7 @@ KERNEL_TARGETS := x86_64-unknown-none riscv64gc-unknown-none-elf loongarch64-unk
 # The crates a kernel links: all no_std + alloc.
 SUBSYS_CRATES := -p syscall-abi -p maps -p bpf-subsys -p jit -p perf-event -p kprobe-arch
 
-.PHONY: deps test host-test lint kernel-check qemu-test bench run clean
+.PHONY: deps test host-test lint kernel-check kernel userspace userspace-host-test qemu-test bench run clean
 
 ## deps: install the Debian packages and toolchain components that are missing (silent if none)
 deps:
@@ -46,6 +46,18 @@ kernel-check:
 		$(KCARGO) build --quiet $(SUBSYS_CRATES) -Zbuild-std=core,alloc --target $$t; \
 	done
 
+## kernel: the demo kernel image, target/kernel-image/testkernel.elf (rustc-web 1.85, rust-lld)
+kernel: deps
+	@scripts/build-kernel.sh
+
+## userspace: /init, the static test programs and userspace-tests/build/initramfs.cpio
+userspace: deps
+	@$(MAKE) --no-print-directory -C userspace-tests
+
+## userspace-host-test: the same test programs natively on this Linux host (through /init's test mode)
+userspace-host-test: userspace
+	userspace-tests/run-on-host.sh
+
 ## qemu-test: the userspace tests inside the demo kernel (arrives with the demo-kernel issue)
 qemu-test:
 	@echo "qemu-test: no demo kernel yet (issue 4); no QEMU tests to run"
@@ -61,3 +73,4 @@ run: deps
 
 clean:
 	$(CARGO) clean
+	$(MAKE) -C userspace-tests clean

@@ -8,7 +8,7 @@ set -euo pipefail
 RUSTWEB_VER=1.85.0+dfsg3-1~deb12u3
 RUSTWEB_PKGS=(rustc-web cargo-web rust-web-src libstd-rust-web-dev)
 # Everything else, at whatever version Debian has.
-PKGS=(gcc make clang llvm libbpf-dev bpftool)
+PKGS=(gcc libc6-dev make python3 clang llvm libbpf-dev bpftool)
 # QEMU must be installed without recommends (a plain install hits a package conflict).
 QEMU_PKGS=(qemu-system-x86 qemu-system-misc opensbi)
 
