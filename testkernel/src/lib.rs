@@ -15,6 +15,7 @@ extern crate alloc;
 pub mod arch;
 #[cfg(target_os = "none")]
 pub mod boot;
+pub mod bpf;
 pub mod fs;
 pub mod mm;
 pub mod proc;

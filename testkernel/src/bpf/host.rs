@@ -7,7 +7,7 @@
 //! | service | registration | default |
 //! |---|---|---|
 //! | current process | [`set_current`](KernelBpfHost::set_current) | none: user copies `EFAULT`, fds `EBADF`, no capabilities |
-//! | user-mappable pages | [`set_vmap`](KernelBpfHost::set_vmap) | none: mmapable arrays and ring buffers `ENOMEM` |
+//! | user-mappable pages | [`set_vmap`](KernelBpfHost::set_vmap) (e.g. a [`VmallocArea`](super::vmalloc::VmallocArea)) | none: mmapable arrays and ring buffers `ENOMEM` |
 //! | `bpf_trace_printk` output | [`set_trace_sink`](KernelBpfHost::set_trace_sink) | [`LogSink`] (kernel log) |
 //! | random numbers | [`set_random`](KernelBpfHost::set_random) | a SplitMix64 generator seeded from the clocks |
 //! | perf event fds | [`set_perf_event_lookup`](KernelBpfHost::set_perf_event_lookup) | none: no fd is a perf event |

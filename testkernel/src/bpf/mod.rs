@@ -3,7 +3,8 @@
 //! - [`host`]: [`KernelBpfHost`], this kernel's `bpf_subsys::BpfHost`, and how the kernel
 //!   plugs its services into it.
 //! - [`process`]: [`BpfProcess`], what the host needs from the current process.
-//! - [`shared`]: [`KernelVmap`], user-mappable pages for mmapable arrays and ring buffers.
+//! - [`shared`]: [`KernelVmap`], user-mappable pages for mmapable arrays and ring buffers;
+//!   [`vmalloc`]: [`vmalloc::VmallocArea`], a `KernelVmap` over a reserved kernel range.
 //! - [`trace`]: [`TraceSink`], where `bpf_trace_printk` output goes.
 //! - [`file`](mod@file): [`BpfFileOps`], a bpf object fd in the fd table (`mmap`, `poll`, fdinfo).
 //! - [`mmap`], [`fdinfo`]: `mmap` of map fds and the `/proc/self/fdinfo` lines.
@@ -26,6 +27,7 @@ pub mod shared;
 pub mod syscall;
 pub mod trace;
 pub mod vfs;
+pub mod vmalloc;
 
 #[cfg(test)]
 pub(crate) mod tests;

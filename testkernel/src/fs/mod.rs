@@ -3,16 +3,21 @@
 //! eventfd and epoll.
 
 pub mod anon_inode;
+pub mod bpffs;
 pub mod context;
 pub mod cpio;
+pub mod devfs;
 pub mod epoll;
 pub mod eventfd;
 pub mod fdtable;
 pub mod file;
+pub mod generic;
 pub mod inode;
 pub mod pipe;
 pub mod pollwait;
+pub mod procfs;
 pub mod stat;
+pub mod sysfs;
 pub mod tmpfs;
 pub mod vfs;
 

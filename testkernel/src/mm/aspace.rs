@@ -66,6 +66,10 @@ pub struct AddressSpace {
     pub(crate) brk_start: u64,
     /// Current program break (unaligned, as `brk` returns it).
     pub(crate) brk: u64,
+    /// The argument strings `[start, end)` on the initial stack (`mm->arg_start/arg_end`).
+    pub(crate) arg_range: (u64, u64),
+    /// The environment strings `[start, end)` (`mm->env_start/env_end`).
+    pub(crate) env_range: (u64, u64),
 }
 
 /// Copies `src` into frame `pa` at byte `off`; the range must lie inside the frame.
@@ -98,7 +102,16 @@ pub(crate) fn frame_read(frames: &dyn FrameAllocator, pa: u64, off: usize, dst: 
 impl AddressSpace {
     /// An empty address space over a fresh page table.
     pub fn new(mapper: Box<dyn PageMapper>, frames: &'static dyn FrameAllocator) -> Self {
-        AddressSpace { vmas: VmaSet::new(), pages: BTreeMap::new(), mapper, frames, brk_start: 0, brk: 0 }
+        AddressSpace {
+            vmas: VmaSet::new(),
+            pages: BTreeMap::new(),
+            mapper,
+            frames,
+            brk_start: 0,
+            brk: 0,
+            arg_range: (0, 0),
+            env_range: (0, 0),
+        }
     }
 
     /// The areas, ascending.
@@ -130,6 +143,29 @@ impl AddressSpace {
     pub fn set_brk_start(&mut self, start: u64) {
         self.brk_start = start;
         self.brk = start;
+    }
+
+    /// `/proc/self/cmdline`: the argument strings as they are now in memory (NUL-separated;
+    /// empty if unreadable), like Linux's `proc_pid_cmdline_read` without the setproctitle
+    /// extension.
+    pub fn cmdline(&mut self) -> alloc::vec::Vec<u8> {
+        let (start, end) = self.arg_range;
+        self.read_range(start, end)
+    }
+
+    /// `/proc/self/environ`: the environment strings as they are now in memory.
+    pub fn environ(&mut self) -> alloc::vec::Vec<u8> {
+        let (start, end) = self.env_range;
+        self.read_range(start, end)
+    }
+
+    fn read_range(&mut self, start: u64, end: u64) -> alloc::vec::Vec<u8> {
+        let Ok(len) = usize::try_from(end.saturating_sub(start)) else { return alloc::vec::Vec::new() };
+        let mut buf = vec![0u8; len];
+        match self.read_user(start, &mut buf) {
+            Ok(()) => buf,
+            Err(_) => alloc::vec::Vec::new(),
+        }
     }
 
     /// Resolves a CPU page fault at `addr` (`write`: the access was a write; `exec`: an
@@ -247,6 +283,9 @@ impl AddressSpace {
 
     /// Unmaps and releases every resident page in `[start, end)`.
     pub(crate) fn drop_pages(&mut self, start: u64, end: u64) {
+        if end <= start {
+            return;
+        }
         let vas: alloc::vec::Vec<u64> = self.pages.range(start..end).map(|(va, _)| *va).collect();
         if vas.is_empty() {
             return;
@@ -266,6 +305,9 @@ impl AddressSpace {
     /// `mprotect`): accessible pages are (re)mapped, `PROT_NONE` ones unmapped (their frames
     /// stay resident).
     pub(crate) fn reprotect(&mut self, start: u64, end: u64, prot: Prot) -> KResult<()> {
+        if end <= start {
+            return Ok(());
+        }
         let pages: alloc::vec::Vec<(u64, Page)> = self.pages.range(start..end).map(|(va, p)| (*va, *p)).collect();
         for (va, p) in pages {
             if prot.accessible() {
@@ -330,6 +372,8 @@ impl AddressSpace {
         let mut child = AddressSpace::new(mapper, self.frames);
         child.brk_start = self.brk_start;
         child.brk = self.brk;
+        child.arg_range = self.arg_range;
+        child.env_range = self.env_range;
         let mut buf = vec![0u8; PAGE_SIZE as usize];
         for vma in self.vmas.iter() {
             if vma.dont_fork {

@@ -39,6 +39,9 @@ pub enum Placement {
     Fixed(u64),
     /// Exactly here; `EEXIST` if anything is mapped (`MAP_FIXED_NOREPLACE`).
     FixedNoReplace(u64),
+    /// Bottom-up in `[1 GiB, 2 GiB)` (x86_64 `MAP_32BIT`); the hint is used when free and
+    /// below 2 GiB.
+    Low32(u64),
 }
 
 impl AddressSpace {
@@ -51,6 +54,7 @@ impl AddressSpace {
         }
         let start = match place {
             Placement::Hint(h) => self.vmas.unmapped_area(h, len)?,
+            Placement::Low32(h) => self.vmas.unmapped_area_32bit(h, len)?,
             Placement::Fixed(a) | Placement::FixedNoReplace(a) => {
                 if a > TASK_SIZE - len {
                     return Err(Errno::ENOMEM);
@@ -83,7 +87,7 @@ impl AddressSpace {
     /// straddling the ends are split. `ENOMEM` only if a split exceeds the area limit.
     pub fn unmap(&mut self, start: u64, len: u64) -> KResult<()> {
         let end = start.checked_add(len).ok_or(Errno::EINVAL)?;
-        if !self.vmas.intersects(start, end) {
+        if len == 0 || !self.vmas.intersects(start, end) {
             return Ok(());
         }
         self.vmas.remove_range(start, end)?;
@@ -140,6 +144,9 @@ impl AddressSpace {
                 old_len = new_len;
             }
             let vma = self.resize_check(old, old_len, new_len)?;
+            if how.dont_unmap && matches!(vma.kind, VmaKind::Device { .. }) {
+                return Err(Errno::EINVAL);
+            }
             let dst = if fixed { dst } else { self.vmas.unmapped_area(dst, new_len)? };
             return self.move_area(vma, old, old_len, new_len, dst, how.dont_unmap);
         }
@@ -281,7 +288,9 @@ impl AddressSpace {
     }
 
     /// `MADV_DONTNEED`/`MADV_FREE`: drops the resident pages of `[start, end)` so the next
-    /// touch sees zeroes (anonymous) or the file again (file-private). Device areas are
+    /// touch sees zeroes (anonymous) or the file again (file-private; but an executable's
+    /// segments, copied at exec, read zeroes — Linux would re-read the file), while shared
+    /// pages keep their contents (as shmem does). Device areas are
     /// `EINVAL`; unmapped parts are `ENOMEM` after the mapped ones are done.
     pub fn discard(&mut self, start: u64, end: u64, anon_only: bool) -> KResult<()> {
         let mut hole = false;

@@ -14,8 +14,8 @@ use super::vma::{Vma, VmaKind};
 /// Major and minor numbers of a device id in the `stat` encoding (glibc's `gnu_dev_major`
 /// and `gnu_dev_minor`).
 pub fn dev_major_minor(dev: u64) -> (u64, u64) {
-    let major = ((dev >> 8) & 0xfff) | ((dev >> 32) & !0xfff);
-    let minor = (dev & 0xff) | ((dev >> 12) & !0xff);
+    let major = ((dev >> 8) & 0xfff) | ((dev >> 32) & 0xffff_f000);
+    let minor = (dev & 0xff) | ((dev >> 12) & 0xffff_ff00);
     (major, minor)
 }
 
@@ -86,3 +86,6 @@ impl AddressSpace {
         out
     }
 }
+
+#[cfg(test)]
+mod tests;

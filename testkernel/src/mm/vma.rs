@@ -292,7 +292,7 @@ impl VmaSet {
     /// Areas intersecting `[start, end)`, ascending.
     pub fn overlapping(&self, start: u64, end: u64) -> impl Iterator<Item = &Vma> {
         let first = self.find(start).map_or(start, |v| v.start);
-        self.map.range(first..end).map(|(_, v)| v).filter(move |v| v.end > start)
+        self.map.range(first..end.max(first)).map(|(_, v)| v).filter(move |v| v.end > start)
     }
 
     /// Inserts an area; `EEXIST` if it overlaps one (callers free the range first),
@@ -329,6 +329,9 @@ impl VmaSet {
     /// Removes the parts of every area inside `[start, end)` (splitting at both ends) and
     /// returns them, ascending.
     pub fn remove_range(&mut self, start: u64, end: u64) -> KResult<Vec<Vma>> {
+        if end <= start {
+            return Ok(Vec::new());
+        }
         self.split_at(start)?;
         self.split_at(end)?;
         let keys: Vec<u64> = self.map.range(start..end).map(|(k, _)| *k).collect();
@@ -377,6 +380,21 @@ impl VmaSet {
             return Ok(a);
         }
         self.bottom_up(len, TASK_UNMAPPED_BASE, TASK_SIZE).ok_or(Errno::ENOMEM)
+    }
+
+    /// Placement for x86_64's `MAP_32BIT`: bottom-up in `[1 GiB, 2 GiB)` (Linux's
+    /// `find_start_end`), the hint first when free and ending below 2 GiB; `ENOMEM` when
+    /// nothing fits.
+    pub fn unmapped_area_32bit(&self, hint: u64, len: u64) -> KResult<u64> {
+        const BEGIN: u64 = 0x4000_0000;
+        const END: u64 = 0x8000_0000;
+        if len == 0 || len > END - BEGIN {
+            return Err(Errno::ENOMEM);
+        }
+        if hint != 0 && hint <= END - len && self.range_free(hint, hint + len) {
+            return Ok(hint);
+        }
+        self.bottom_up(len, BEGIN, END).ok_or(Errno::ENOMEM)
     }
 
     /// Whether `[start, end)` is free, counting stack guard gaps.

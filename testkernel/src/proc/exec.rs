@@ -24,7 +24,9 @@ use crate::mm::vma::{page_align_down, page_align_up, Prot, Vma, VmaKind, MMAP_MI
 use crate::KResult;
 
 /// Linux's `ELF_ET_DYN_BASE` on x86_64 (2/3 of the 47-bit space) before alignment; a
-/// static-pie whose first segment is at 0 loads at 0x5555_5555_4000.
+/// static-pie whose first segment is at 0 loads at 0x5555_5555_4000 (the project's choice:
+/// Linux 6.1 puts PIE programs *with* an interpreter there, and loads `ET_DYN` files
+/// without one top-down in the mmap region).
 pub const ET_DYN_BASE: u64 = 0x5555_5555_4aaa;
 /// Longest single argument or environment string, NUL included (`MAX_ARG_STRLEN`).
 pub const MAX_ARG_STRLEN: usize = 32 * 4096;
@@ -207,6 +209,8 @@ pub fn exec(
     aspace.set_brk_start(brk);
     let phdr = elf.phdr_vaddr().unwrap_or(0).wrapping_add(bias);
     let stack = build_stack(&mut aspace, p, &elf, phdr, entry)?;
+    aspace.arg_range = stack.args;
+    aspace.env_range = stack.env;
     Ok(ExecImage { aspace, entry, stack_pointer: stack.sp, brk, phdr, args: stack.args, env: stack.env })
 }
 
@@ -239,20 +243,22 @@ fn load_segment(
     // segment), as a file mapping of the whole page would show them.
     let lead = (vaddr - lo).min(ph.offset);
     let (dev, ino) = p.dev_ino;
-    let kind = VmaKind::Image { path: path.clone(), offset: ph.offset - lead, dev, ino };
-    aspace.map_fixed(Vma::new(lo, hi, prot_of(ph.flags), kind))?;
+    // The pages holding file bytes are named after the executable; whole pages of bss past
+    // them are anonymous, as Linux maps them (`set_brk`/`vm_brk_flags`). Fresh pages are
+    // zero, so the bss needs no clearing.
+    let file_hi = page_align_up(vaddr + ph.filesz).ok_or(Errno::EINVAL)?.min(hi);
+    let prot = prot_of(ph.flags);
+    if file_hi > lo {
+        let kind = VmaKind::Image { path: path.clone(), offset: ph.offset - lead, dev, ino };
+        aspace.map_fixed(Vma::new(lo, file_hi, prot, kind))?;
+    }
+    if hi > file_hi {
+        aspace.map_fixed(Vma::new(file_hi, hi, prot, VmaKind::Anon))?;
+    }
     let from = usize::try_from(ph.offset - lead).map_err(|_| Errno::ENOEXEC)?;
     let to = usize::try_from(file_end).map_err(|_| Errno::ENOEXEC)?;
     let bytes = p.image.get(from..to).ok_or(Errno::ENOEXEC)?;
     aspace.poke(vaddr - lead, bytes)?;
-    // A page shared with the previous segment was replaced: the bytes past the file part
-    // up to the end of its page must read as zero (bss).
-    let file_top = vaddr + ph.filesz;
-    let zero_to = page_align_up(file_top).ok_or(Errno::EINVAL)?.min(hi);
-    if zero_to > file_top {
-        let zeros = vec![0u8; usize::try_from(zero_to - file_top).map_err(|_| Errno::EINVAL)?];
-        aspace.poke(file_top, &zeros)?;
-    }
     Ok(end)
 }
 

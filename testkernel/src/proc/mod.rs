@@ -3,6 +3,7 @@
 pub mod elf;
 pub mod exec;
 pub mod futex;
+pub mod rlimit;
 pub mod sigframe;
 pub mod siginfo;
 pub mod signal;

@@ -34,7 +34,7 @@ use syscall_abi::Errno;
 use crate::proc::siginfo::put;
 use crate::proc::signal::{
     sigmask, AltStack, Disposition, ProcessSignals, SigAction, SigInfo, ThreadSignals, SA_NODEFER, SA_ONSTACK,
-    SA_RESTORER, SIGSEGV, SS_AUTODISARM, UNBLOCKABLE,
+    SA_RESTART, SA_RESTORER, SIGSEGV, SS_AUTODISARM, UNBLOCKABLE,
 };
 use crate::user::UserMem;
 use crate::KResult;
@@ -94,12 +94,38 @@ pub enum Delivery {
     },
 }
 
+/// How a syscall that failed with `EINTR` may be restarted when a signal is handled on the
+/// way back to user mode (Linux expresses this with its `-ERESTART*` codes; here kcore
+/// classifies the syscall it just ran).
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Restart {
+    /// Never: not after a syscall, or one that reports `EINTR` whatever happens here
+    /// (`nanosleep`/`clock_nanosleep`, which Linux restarts with the remaining time only
+    /// when no handler runs; waits with a timeout).
+    No,
+    /// Restarted when the handler has `SA_RESTART` or no handler runs (Linux's
+    /// `-ERESTARTSYS`: `read`, `write`, `wait4`, `futex` wait without timeout, `open`...).
+    IfSaRestart,
+    /// Restarted when no handler runs, `EINTR` when one does (`-ERESTARTNOHAND`:
+    /// `pause`, `rt_sigsuspend`, `poll`, `epoll_wait`...).
+    NoHandler,
+}
+
+/// `-EINTR` as it sits in `rax`.
+const EINTR_RET: u64 = 0u64.wrapping_sub(4);
+
+/// Rewinds `regs` so that `iret` re-executes the 2-byte `syscall` instruction.
+fn rewind_syscall(regs: &mut PtRegs) {
+    regs.rax = regs.orig_rax;
+    regs.rip = regs.rip.wrapping_sub(2);
+}
+
 /// Called by kcore on every return to user mode (after the syscall result is in
 /// `regs.rax`) while [`ThreadSignals::has_deliverable`]: takes the next signal and either
 /// builds the handler frame on the user stack, or reports that the process must die.
 /// `fpu`, when given, is the task's current `FXSAVE` image, saved in the frame. A frame that
 /// cannot be written forces SIGSEGV (reset to `SIG_DFL` when delivering SIGSEGV itself), as
-/// Linux's `force_sigsegv` does.
+/// Linux's `force_sigsegv` does. Same as [`deliver_after_syscall`] with [`Restart::No`].
 pub fn deliver(
     process: &ProcessSignals,
     thread: &ThreadSignals,
@@ -107,13 +133,41 @@ pub fn deliver(
     mem: &dyn UserMem,
     fpu: Option<&[u8; FXSAVE_SIZE]>,
 ) -> Delivery {
+    deliver_after_syscall(process, thread, regs, mem, fpu, Restart::No)
+}
+
+/// [`deliver`] on the way out of a syscall whose `EINTR` result (`regs.rax` = -4) may be
+/// restarted as `restart` says: the registers are rewound to re-execute the `syscall`
+/// instruction (`rax` = `orig_rax`, `rip` - 2) — in the handler's saved context when a
+/// handler with `SA_RESTART` runs, or directly when no handler runs. kcore must then
+/// return with `iret` (or set `rcx` = `rip` for `sysret`).
+pub fn deliver_after_syscall(
+    process: &ProcessSignals,
+    thread: &ThreadSignals,
+    regs: &mut PtRegs,
+    mem: &dyn UserMem,
+    fpu: Option<&[u8; FXSAVE_SIZE]>,
+    restart: Restart,
+) -> Delivery {
+    // orig_rax is -1 after rt_sigreturn (Linux's "not in a syscall" marker): never rewind then.
+    let interrupted = regs.rax == EINTR_RET && restart != Restart::No && regs.orig_rax >> 63 == 0;
     // At most three rounds: the signal, a forced SIGSEGV, a forced default SIGSEGV.
     for _ in 0..4 {
         match thread.next_disposition(process) {
-            None => return Delivery::None,
+            None => {
+                if interrupted {
+                    rewind_syscall(regs);
+                }
+                return Delivery::None;
+            }
             Some(Disposition::Terminate { sig, core }) => return Delivery::Terminate { sig, core },
             Some(Disposition::Handler { info, action }) => {
-                if setup_frame(thread, regs, mem, &info, &action, fpu).is_ok() {
+                let mut r = *regs;
+                if interrupted && restart == Restart::IfSaRestart && action.flags & SA_RESTART != 0 {
+                    rewind_syscall(&mut r);
+                }
+                if setup_frame(thread, &mut r, mem, &info, &action, fpu).is_ok() {
+                    *regs = r;
                     return Delivery::Handler;
                 }
                 thread.force(process, SigInfo::kernel(SIGSEGV), info.signo == SIGSEGV);
@@ -137,9 +191,11 @@ fn setup_frame(
     if action.flags & SA_RESTORER == 0 {
         return Err(Errno::EFAULT);
     }
+    // The mask the handler's rt_sigreturn restores: the one from before a temporary mask
+    // (sigsuspend, ppoll...), else the current one.
     let (blocked, alt, trap) = {
         let s = thread.inner.lock();
-        (s.blocked, s.altstack, s.trap)
+        (s.saved.unwrap_or(s.blocked), s.altstack, s.trap)
     };
     let nested = alt.on_stack(regs.rsp);
     let mut sp = regs.rsp.wrapping_sub(RED_ZONE);
@@ -194,8 +250,10 @@ fn setup_frame(
     regs.rsp = frame;
     regs.eflags &= !HANDLER_CLEAR_EFLAGS;
 
-    // Linux's signal_delivered: block the handler's mask (and the signal itself).
+    // Linux's signal_delivered: block the handler's mask (and the signal itself) on top of
+    // the current (possibly temporary) mask; the saved mask now lives in the frame.
     let mut s = thread.inner.lock();
+    s.saved = None;
     let mut add = action.mask;
     if action.flags & SA_NODEFER == 0 {
         add |= sigmask(info.signo);

@@ -237,3 +237,66 @@ fn bad_sigreturn_frames_force_sigsegv() {
     rt_sigreturn(&e.p, &e.t, &mut s, &e.mem, None);
     assert_eq!(e.t.blocked(), !UNBLOCKABLE);
 }
+
+#[test]
+fn temporary_mask_is_what_the_frame_saves() {
+    let e = env(SA_RESTORER, 0);
+    e.t.sigprocmask(2, 0b1 | crate::proc::signal::sigmask(SIGUSR1)).unwrap();
+    e.t.set_temporary_mask(0b10);
+    e.t.set_temporary_mask(0b100); // nested temporary masks keep the first saved one
+    e.t.post(&e.p, SigInfo::kill(SIGUSR1, SI_TKILL, 1));
+    let mut r = user_regs();
+    assert_eq!(deliver(&e.p, &e.t, &mut r, &e.mem, None), Delivery::Handler);
+    let saved = 0b1 | crate::proc::signal::sigmask(SIGUSR1);
+    assert_eq!(word(&e.mem, r.rsp + 304), saved, "uc_sigmask");
+    assert_eq!(word(&e.mem, r.rsp + 48 + 168), saved, "oldmask");
+    assert_eq!(e.t.blocked(), 0b100 | crate::proc::signal::sigmask(SIGUSR1), "handler runs on the temporary mask");
+    // The frame took the saved mask: nothing left to restore.
+    e.t.restore_saved_mask();
+    assert_eq!(e.t.blocked(), 0b100 | crate::proc::signal::sigmask(SIGUSR1));
+    let mut s = PtRegs { rsp: r.rsp + 8, ..r };
+    rt_sigreturn(&e.p, &e.t, &mut s, &e.mem, None);
+    assert_eq!(e.t.blocked(), saved);
+}
+
+#[test]
+fn syscall_restart_rules() {
+    const EINTR: u64 = 0u64.wrapping_sub(4);
+    let run = |flags: u64, restart: Restart, rax: u64, with_signal: bool| {
+        let e = env(flags, 0);
+        if with_signal {
+            e.t.post(&e.p, SigInfo::kill(SIGUSR1, SI_TKILL, 1));
+        }
+        let mut r = PtRegs { rax, orig_rax: 0, ..user_regs() };
+        let d = deliver_after_syscall(&e.p, &e.t, &mut r, &e.mem, None, restart);
+        // What user space resumes with: the handler's saved context, or the registers.
+        let resumed = if d == Delivery::Handler {
+            (word(&e.mem, r.rsp + 48 + 8 * 13), word(&e.mem, r.rsp + 48 + 8 * 16))
+        } else {
+            (r.rax, r.rip)
+        };
+        (d, resumed)
+    };
+    let rip = user_regs().rip;
+    let restarted = (0, rip - 2);
+    let eintr = (EINTR, rip);
+    let sa = SA_RESTORER | SA_RESTART;
+    for (flags, restart, rax, sig, want) in [
+        (sa, Restart::IfSaRestart, EINTR, true, (Delivery::Handler, restarted)),
+        (SA_RESTORER, Restart::IfSaRestart, EINTR, true, (Delivery::Handler, eintr)),
+        (sa, Restart::NoHandler, EINTR, true, (Delivery::Handler, eintr)),
+        (sa, Restart::No, EINTR, true, (Delivery::Handler, eintr)),
+        (sa, Restart::IfSaRestart, 5, true, (Delivery::Handler, (5, rip))),
+        // No handler runs (nothing deliverable): restart unless Restart::No.
+        (sa, Restart::IfSaRestart, EINTR, false, (Delivery::None, restarted)),
+        (sa, Restart::NoHandler, EINTR, false, (Delivery::None, restarted)),
+        (sa, Restart::No, EINTR, false, (Delivery::None, eintr)),
+    ] {
+        assert_eq!(run(flags, restart, rax, sig), want, "flags {flags:#x} {restart:?} rax {rax:#x} signal {sig}");
+    }
+    // After rt_sigreturn (orig_rax = -1) a restored -EINTR is never rewound.
+    let e = env(SA_RESTORER, 0);
+    let mut r = PtRegs { rax: EINTR, orig_rax: u64::MAX, ..user_regs() };
+    assert_eq!(deliver_after_syscall(&e.p, &e.t, &mut r, &e.mem, None, Restart::IfSaRestart), Delivery::None);
+    assert_eq!((r.rax, r.rip), eintr);
+}

@@ -13,7 +13,8 @@
 //!   target (`Scheduler::wake`) so a sleep returns `EINTR`;
 //! - `Scheduler::signal_pending` = [`ThreadSignals::has_deliverable`];
 //! - a user fault: [`ThreadSignals::force_fault`], then the return-to-user path;
-//! - at every return to user mode: `proc::sigframe::deliver` (handler frame or death);
+//! - at every return to user mode: `proc::sigframe::deliver` (handler frame or death),
+//!   then [`ThreadSignals::restore_saved_mask`];
 //! - fork: [`ProcessSignals::fork_copy`] + [`ThreadSignals::fork_copy`]; a new thread:
 //!   [`ThreadSignals::new_thread`]; execve: [`ProcessSignals::reset_for_exec`] +
 //!   [`ThreadSignals::reset_for_exec`].
@@ -424,6 +425,9 @@ pub(crate) struct ThreadState {
     pending: PendingQueue,
     pub(crate) altstack: AltStack,
     pub(crate) trap: TrapInfo,
+    /// The mask to restore after a temporary one (Linux's `saved_sigmask` with
+    /// `TIF_RESTORE_SIGMASK`).
+    pub(crate) saved: Option<SigSet>,
 }
 
 /// Per-thread signal state.
@@ -465,6 +469,7 @@ impl ThreadSignals {
                 pending: PendingQueue::default(),
                 altstack: AltStack::DISABLED,
                 trap: TrapInfo::default(),
+                saved: None,
             }),
         }
     }
@@ -504,10 +509,29 @@ impl ThreadSignals {
     }
 
     /// Replaces the blocked mask (SIGKILL/SIGSTOP are never blocked); returns the old one.
-    /// For `ppoll`/`pselect`/`epoll_pwait`-style temporary masks.
     pub fn set_blocked(&self, mask: SigSet) -> SigSet {
         let mut s = self.inner.lock();
         core::mem::replace(&mut s.blocked, mask & !UNBLOCKABLE)
+    }
+
+    /// Installs a temporary mask until the next return to user mode (`rt_sigsuspend`,
+    /// `ppoll`, `pselect6`, `epoll_pwait`): a handler frame built then saves the mask from
+    /// before (so the handler's `rt_sigreturn` restores it), and otherwise kcore's
+    /// [`ThreadSignals::restore_saved_mask`] puts it back.
+    pub fn set_temporary_mask(&self, mask: SigSet) {
+        let mut s = self.inner.lock();
+        let before = s.saved.unwrap_or(s.blocked);
+        s.saved = Some(before);
+        s.blocked = mask & !UNBLOCKABLE;
+    }
+
+    /// kcore calls this on every return to user mode after `proc::sigframe::deliver`: puts
+    /// back a mask saved by [`ThreadSignals::set_temporary_mask`] that no handler frame took.
+    pub fn restore_saved_mask(&self) {
+        let mut s = self.inner.lock();
+        if let Some(m) = s.saved.take() {
+            s.blocked = m;
+        }
     }
 
     /// `rt_sigprocmask`'s core: `how` is `SIG_BLOCK` (0), `SIG_UNBLOCK` (1) or `SIG_SETMASK`

@@ -45,6 +45,12 @@ pub mod map {
     pub const FIXED: u64 = 0x10;
     /// `MAP_ANONYMOUS`.
     pub const ANONYMOUS: u64 = 0x20;
+    /// `MAP_32BIT` (x86_64: place the mapping in the first 2 GiB).
+    pub const BIT32: u64 = 0x40;
+    /// `MAP_HUGE_2MB` (a huge-page size in the `MAP_HUGE_SHIFT` field).
+    pub const HUGE_2MB: u64 = 21 << 26;
+    /// `MAP_HUGE_1GB`.
+    pub const HUGE_1GB: u64 = 30 << 26;
     /// `MAP_GROWSDOWN`.
     pub const GROWSDOWN: u64 = 0x0100;
     /// `MAP_DENYWRITE` (ignored).
@@ -84,7 +90,10 @@ pub mod map {
         | POPULATE
         | NONBLOCK
         | STACK
-        | HUGETLB;
+        | HUGETLB
+        | BIT32
+        | HUGE_2MB
+        | HUGE_1GB;
 }
 
 /// `PROT_SEM` (accepted by `mprotect`, meaningless here).
@@ -234,6 +243,8 @@ pub fn sys_mmap(
         Placement::FixedNoReplace(hint)
     } else if fixed {
         Placement::Fixed(hint)
+    } else if flags & map::BIT32 != 0 {
+        Placement::Low32(hint)
     } else {
         Placement::Hint(hint)
     };
@@ -261,6 +272,9 @@ pub fn sys_mmap(
             };
             if !file.readable() {
                 return Err(Errno::EACCES);
+            }
+            if flags & map::GROWSDOWN != 0 {
+                return Err(Errno::EINVAL);
             }
             let u32flags = u32::try_from(flags & 0xffff_ffff).unwrap_or(0);
             let u32prot = u32::try_from(prot & 0xffff_ffff).unwrap_or(0);
@@ -294,8 +308,10 @@ pub fn sys_mmap(
                 }
             }
         }
+        // Anonymous memory knows no MAP_SHARED_VALIDATE (Linux's anonymous switch has only
+        // MAP_SHARED and MAP_PRIVATE).
         None => match map_type {
-            map::SHARED | map::SHARED_VALIDATE => {
+            map::SHARED => {
                 if flags & map::GROWSDOWN != 0 {
                     return Err(Errno::EINVAL);
                 }
@@ -308,7 +324,7 @@ pub fn sys_mmap(
     };
     let mut a = aspace.lock();
     let at = a.map(place, len, p, max_prot, kind)?;
-    if flags & map::POPULATE != 0 && flags & map::NONBLOCK == 0 {
+    if flags & map::LOCKED != 0 || flags & (map::POPULATE | map::NONBLOCK) == map::POPULATE {
         // Best effort, as in Linux: errors do not fail the mmap.
         let _ = a.populate(at, at + len, p.contains(Prot::WRITE));
     }
@@ -390,15 +406,13 @@ pub fn sys_mremap(
     }
     let old_len = page_align_up(old_len).ok_or(Errno::EINVAL)?;
     let new_len = page_align_up(new_len).filter(|&l| l != 0).ok_or(Errno::EINVAL)?;
-    let fixed = if flags & MREMAP_FIXED != 0 {
+    let fixed = if flags & MREMAP_FIXED != 0 { Some(new_addr) } else { None };
+    // Linux's mremap_to: both MREMAP_FIXED and MREMAP_DONTUNMAP take `new_addr` (a hint for
+    // the latter) and check it.
+    if fixed.is_some() || dont_unmap {
         if new_addr % PAGE_SIZE != 0 {
             return Err(Errno::EINVAL);
         }
-        Some(new_addr)
-    } else {
-        None
-    };
-    if fixed.is_some() || dont_unmap {
         if new_len > TASK_SIZE || new_addr > TASK_SIZE - new_len {
             return Err(Errno::EINVAL);
         }
@@ -406,7 +420,7 @@ pub fn sys_mremap(
             return Err(Errno::EINVAL);
         }
     }
-    let how = Remap { may_move, fixed, dont_unmap, hint: new_addr & !(PAGE_SIZE - 1) };
+    let how = Remap { may_move, fixed, dont_unmap, hint: new_addr };
     aspace.lock().remap(addr, old_len, new_len, how)
 }
 
@@ -503,11 +517,15 @@ pub fn sys_msync(aspace: &Mutex<AddressSpace>, addr: u64, len: u64, flags: u64) 
 }
 
 /// The page range `mlock`/`munlock` cover (`start` rounded down, `len` extended by the
-/// offset and rounded up); `ENOMEM` when part of it is unmapped.
+/// offset and rounded up, with Linux's wrap-around: a length that rounds to 0 is a no-op);
+/// `EINVAL` past the end of the address space, `ENOMEM` when part of it is unmapped.
 fn lock_range(aspace: &Mutex<AddressSpace>, addr: u64, len: u64) -> KResult<u64> {
     let start = addr & !(PAGE_SIZE - 1);
-    let len = page_align_up(len.saturating_add(addr % PAGE_SIZE)).ok_or(Errno::ENOMEM)?;
-    let end = start.checked_add(len).ok_or(Errno::EINVAL)?;
+    let len = len.wrapping_add(addr % PAGE_SIZE).wrapping_add(PAGE_SIZE - 1) & !(PAGE_SIZE - 1);
+    let end = start.wrapping_add(len);
+    if end < start {
+        return Err(Errno::EINVAL);
+    }
     if end == start {
         return Ok(0);
     }

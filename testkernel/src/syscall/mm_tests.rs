@@ -134,6 +134,8 @@ fn mmap_rejects_bad_arguments_with_linux_errnos() {
         ("no type anon", 0, PG, R, A, -1, 0, Errno::EINVAL),
         ("no type file", 0, PG, R, 0, 0, 0, Errno::EINVAL),
         ("type 4", 0, PG, R, 4 | A, -1, 0, Errno::EINVAL),
+        ("MAP_PRIVATE|MAP_SHARED anon", 0, PG, R, P | map::SHARED | A, -1, 0, Errno::EINVAL),
+        ("growsdown file", 0, PG, R, P | map::GROWSDOWN, 0, 0, Errno::EINVAL),
         ("type 15 file", 0, PG, R, 15, 0, 0, Errno::EINVAL),
         ("pgoff overflow", 0, 2 * PG, R, P, 0, !(PG - 1), Errno::EOVERFLOW),
         ("fixed unaligned", 0x1000_0100, PG, R, P | A | map::FIXED, -1, 0, Errno::EINVAL),
@@ -142,6 +144,7 @@ fn mmap_rejects_bad_arguments_with_linux_errnos() {
         ("write-only fd", 0, PG, R, P, 1, 0, Errno::EACCES),
         ("shared write on read-only fd", 0, PG, RW, map::SHARED, 0, 0, Errno::EACCES),
         ("shared_validate unknown flag", 0, PG, R, map::SHARED_VALIDATE | map::SYNC, 0, 0, Errno::EOPNOTSUPP),
+        ("shared_validate noreplace", 0, PG, R, map::SHARED_VALIDATE | map::FIXED_NOREPLACE, 0, 0, Errno::EOPNOTSUPP),
         ("shared writable file copy", 0, PG, RW, map::SHARED, 2, 0, Errno::ENODEV),
         ("file without mmap", 0, PG, R, P, 3, 0, Errno::ENODEV),
         ("hugetlb anon", 0, PG, R, P | A | map::HUGETLB, -1, 0, Errno::ENOMEM),
@@ -169,6 +172,11 @@ fn mmap_places_anonymous_file_and_device_memory() {
     assert_eq!(e.mmap(0x1000, PG, R, P | A, -1, 0), Ok(MMAP_MIN_ADDR));
     // Unaligned hints are rounded down; unknown high flag bits are ignored for MAP_PRIVATE.
     assert_eq!(e.mmap(0x2000_0123, PG, R, P | A | (1 << 40), -1, 0), Ok(0x2000_0000));
+    // MAP_32BIT: bottom-up from 1 GiB.
+    assert_eq!(e.mmap(0, PG, R, P | A | map::BIT32, -1, 0), Ok(0x4000_0000));
+    assert_eq!(e.mmap(0, PG, R, P | A | map::BIT32, -1, 0), Ok(0x4000_1000));
+    assert_eq!(e.mmap(0x7fff_f000, 2 * PG, R, P | A | map::BIT32, -1, 0), Ok(0x4000_2000), "hint past 2 GiB");
+    assert_eq!(e.mmap(0, 1 << 31, R, P | A | map::BIT32, -1, 0), Err(Errno::ENOMEM));
     // File-private: the file's bytes from the offset; writes stay private.
     let f = e.mmap(0, 2 * PG, RW, P, 0, PG).unwrap();
     assert_eq!(e.read(f, 8).unwrap(), e.data[4096..4104]);
@@ -189,6 +197,10 @@ fn mmap_places_anonymous_file_and_device_memory() {
     let before = e.frames.live();
     e.mmap(0, 4 * PG, RW, P | A | map::POPULATE, -1, 0).unwrap();
     assert_eq!(e.frames.live(), before + 4);
+    e.mmap(0, 2 * PG, RW, P | A | map::POPULATE | map::NONBLOCK, -1, 0).unwrap();
+    assert_eq!(e.frames.live(), before + 4, "MAP_NONBLOCK cancels MAP_POPULATE");
+    e.mmap(0, 2 * PG, RW, P | A | map::LOCKED, -1, 0).unwrap();
+    assert_eq!(e.frames.live(), before + 6, "MAP_LOCKED populates");
     assert!(e.a.lock().maps_text().contains("rw-s 00000000 00:00 0"));
 }
 
@@ -263,6 +275,11 @@ fn mremap_validates_and_moves() {
     assert_ne!(c, b);
     assert_eq!(e.read(c, 4).unwrap(), b"keep");
     assert_eq!(e.read(b, 4).unwrap(), [0; 4]);
+    assert_eq!(sys_mremap(&e.a, c, PG, PG, m | MREMAP_DONTUNMAP, 0x6000_0001), Err(Errno::EINVAL), "unaligned hint");
+    assert_eq!(sys_mremap(&e.a, c, PG, PG, m | MREMAP_DONTUNMAP, c), Err(Errno::EINVAL), "hint overlaps");
+    let d = e.mmap(0, PG, R, map::SHARED, 4, 0).unwrap();
+    assert_eq!(sys_mremap(&e.a, d, PG, PG, m | MREMAP_DONTUNMAP, 0), Err(Errno::EINVAL), "device (PFNMAP)");
+    assert_eq!(sys_mremap(&e.a, d, PG, 2 * PG, m, 0), Err(Errno::EFAULT), "device areas never grow");
     // old_len 0 on shared memory: a second view of the same pages.
     let s = e.mmap(0, PG, RW, map::SHARED | A, -1, 0).unwrap();
     e.write(s, b"dup").unwrap();
@@ -333,6 +350,8 @@ fn msync_and_mlock_validate_and_report_holes() {
     assert_eq!(sys_msync(&e.a, a, u64::MAX, MS_ASYNC), Ok(0), "length rounds to 0 like Linux");
     assert_eq!(sys_mlock(&e.a, a + 5, PG), Ok(0));
     assert_eq!(sys_mlock(&e.a, a, 3 * PG), Err(Errno::ENOMEM));
+    assert_eq!(sys_mlock(&e.a, a, u64::MAX), Ok(0), "length wraps to 0 like Linux");
+    assert_eq!(sys_mlock(&e.a, a, u64::MAX - 2 * PG), Err(Errno::EINVAL), "end wraps");
     assert_eq!(sys_mlock2(&e.a, a, PG, 2), Err(Errno::EINVAL));
     assert_eq!(sys_mlock2(&e.a, a, PG, MLOCK_ONFAULT), Ok(0));
     assert_eq!(sys_munlock(&e.a, a, 2 * PG), Ok(0));

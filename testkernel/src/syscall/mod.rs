@@ -6,10 +6,21 @@
 pub mod dispatch;
 pub mod epoll;
 pub mod eventfd;
+pub mod fs_dir;
+pub mod fs_fd;
+pub mod fs_open;
+pub mod fs_path;
+pub mod fs_rw;
+pub mod fs_stat;
+#[cfg(test)]
+mod fs_testutil;
 pub mod futex;
+pub mod ids;
+pub mod info;
 pub mod mm;
 pub mod pipe;
 pub mod poll;
+pub mod rlimit;
 pub mod signal;
 pub mod time;
 

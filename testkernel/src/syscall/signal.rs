@@ -1,5 +1,5 @@
 //! Signal syscalls: `rt_sigaction`, `rt_sigprocmask`, `rt_sigpending`, `sigaltstack`,
-//! `kill`, `tgkill`, `tkill`. (`rt_sigreturn` is [`crate::proc::sigframe::rt_sigreturn`],
+//! `rt_sigsuspend`, `pause`, `kill`, `tgkill`, `tkill`. (`rt_sigreturn` is [`crate::proc::sigframe::rt_sigreturn`],
 //! which kcore calls with the saved registers.)
 //!
 //! Sending goes through [`SignalHost`], which the kernel implements over its process table.
@@ -15,7 +15,10 @@ use alloc::vec::Vec;
 
 use syscall_abi::Errno;
 
-use crate::proc::signal::{AltStack, ProcessSignals, SigAction, SigInfo, ThreadSignals, NSIG, SI_TKILL, SI_USER};
+use crate::proc::signal::{
+    AltStack, ProcessSignals, SigAction, SigInfo, SigSet, ThreadSignals, NSIG, SI_TKILL, SI_USER,
+};
+use crate::sync::WaitQueue;
 use crate::user::{read_val, write_val, UserMem};
 use crate::KResult;
 
@@ -133,6 +136,45 @@ pub fn sys_sigaltstack(thread: &ThreadSignals, mem: &dyn UserMem, uss: u64, uoss
         write_val(mem, uoss, &[old.sp, u64::from(old.flags), old.size])?;
     }
     Ok(0)
+}
+
+/// Nobody wakes this queue: `rt_sigsuspend`/`pause` sleepers leave it when a signal makes
+/// the scheduler interrupt the sleep (kcore wakes the target of every posted signal).
+static SUSPENDED: WaitQueue = WaitQueue::new();
+
+/// Sleeps with `mask` blocked (the current mask for `pause`) until a signal is deliverable;
+/// always `EINTR` (Linux's `-ERESTARTNOHAND`, which a handler turns into `EINTR`).
+fn suspend(process: &ProcessSignals, thread: &ThreadSignals, mask: Option<SigSet>) -> KResult<u64> {
+    if let Some(mask) = mask {
+        thread.set_temporary_mask(mask);
+    }
+    match SUSPENDED.wait_until(None, || thread.has_deliverable(process)) {
+        Ok(()) | Err(Errno::EINTR) => Err(Errno::EINTR),
+        Err(e) => Err(e),
+    }
+}
+
+/// `rt_sigsuspend(mask, sigsetsize)`: `EINVAL` for `sigsetsize != 8`, `EFAULT`; waits with
+/// `mask` as the temporary blocked set and returns `EINTR`. The old mask comes back after
+/// the handler (through the frame) or at the return to user mode
+/// ([`ThreadSignals::restore_saved_mask`]).
+pub fn sys_rt_sigsuspend(
+    process: &ProcessSignals,
+    thread: &ThreadSignals,
+    mem: &dyn UserMem,
+    mask: u64,
+    sigsetsize: u64,
+) -> KResult<u64> {
+    if sigsetsize != SIGSET_SIZE {
+        return Err(Errno::EINVAL);
+    }
+    let mask: u64 = read_val(mem, mask)?;
+    suspend(process, thread, Some(mask))
+}
+
+/// `pause()`: waits for a deliverable signal; `EINTR`.
+pub fn sys_pause(process: &ProcessSignals, thread: &ThreadSignals) -> KResult<u64> {
+    suspend(process, thread, None)
 }
 
 /// Sends `sig` (already range-checked by the caller's order of checks) to every process in

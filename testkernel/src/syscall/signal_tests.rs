@@ -206,3 +206,43 @@ fn sigaltstack_syscall() {
     assert_eq!(sys_sigaltstack(&t, &m, SET, 0, 0x1000), Err(Errno::EINVAL));
     assert_eq!(sys_sigaltstack(&t, &m, 0, 8, 0x1000), Err(Errno::EFAULT));
 }
+
+#[test]
+fn sigsuspend_waits_for_a_signal_with_the_temporary_mask() {
+    use alloc::sync::Arc;
+    let p = Arc::new(ProcessSignals::new());
+    let t = Arc::new(ThreadSignals::new());
+    let m = TestMem::new(BASE, 0x100);
+    t.sigprocmask(2, sigmask(SIGUSR1) | sigmask(SIGUSR2)).unwrap();
+    write_val(&m, SET, &sigmask(SIGUSR2)).unwrap();
+    assert_eq!(sys_rt_sigsuspend(&p, &t, &m, SET, 4), Err(Errno::EINVAL));
+    assert_eq!(sys_rt_sigsuspend(&p, &t, &m, 8, 8), Err(Errno::EFAULT));
+    assert_eq!(t.blocked(), sigmask(SIGUSR1) | sigmask(SIGUSR2), "failed calls keep the mask");
+
+    // SIGUSR2 stays blocked during the wait: posting it does not end the wait; SIGUSR1 does.
+    let (p2, t2) = (p.clone(), t.clone());
+    let poster = std::thread::spawn(move || {
+        while t2.blocked() != sigmask(SIGUSR2) {
+            std::thread::yield_now();
+        }
+        t2.post(&p2, SigInfo::kill(SIGUSR2, SI_TKILL, 1));
+        std::thread::sleep(std::time::Duration::from_millis(20));
+        t2.post(&p2, SigInfo::kill(SIGUSR1, SI_TKILL, 1));
+    });
+    p.sigaction(&t, SIGUSR1, Some(SigAction { handler: 0x5000, flags: SA_RESTORER, restorer: 1, mask: 0 })).unwrap();
+    p.sigaction(&t, SIGUSR2, Some(SigAction { handler: 0x5000, flags: SA_RESTORER, restorer: 1, mask: 0 })).unwrap();
+    let t0 = crate::time::monotonic_ns();
+    assert_eq!(sys_rt_sigsuspend(&p, &t, &m, SET, 8), Err(Errno::EINTR));
+    assert!(crate::time::monotonic_ns() - t0 >= 20_000_000, "SIGUSR2 did not interrupt");
+    poster.join().unwrap();
+    assert_eq!(t.blocked(), sigmask(SIGUSR2), "temporary mask until the return to user mode");
+    t.restore_saved_mask();
+    assert_eq!(t.blocked(), sigmask(SIGUSR1) | sigmask(SIGUSR2));
+    t.restore_saved_mask();
+    assert_eq!(t.blocked(), sigmask(SIGUSR1) | sigmask(SIGUSR2), "restoring twice changes nothing");
+
+    // pause: the current mask; returns once something deliverable is pending.
+    t.sigprocmask(2, 0).unwrap();
+    t.post(&p, SigInfo::kill(SIGUSR1, SI_TKILL, 1));
+    assert_eq!(sys_pause(&p, &t), Err(Errno::EINTR));
+}

@@ -186,3 +186,46 @@ fn get_fd_by_id_shares_the_object_and_registry_empties() {
     t.close(ro);
     t.assert_all_freed();
 }
+
+#[test]
+fn full_fd_table_is_emfile_and_frees_the_new_object() {
+    let t = T::new();
+    t.proc.files.lock().set_limit(1);
+    let m = t.map(MapType::Array, 4, 4, 1, 0);
+    assert_eq!(t.map_create(MapType::Ringbuf, 0, 0, 4096, 0), Err(Errno::EMFILE));
+    // Only the first map exists; the ring buffer's pages went with it.
+    assert_eq!(bpf_subsys::BpfHost::registry(&*t.host).count(bpf_subsys::object::ObjKind::Map), 1);
+    assert_eq!(t.vmap.live(), 0);
+    t.close(m);
+    t.assert_all_freed();
+}
+
+/// A link kind without behaviour (the fdinfo lines do not depend on it).
+struct NoOps;
+
+impl bpf_subsys::object::LinkOps for NoOps {}
+
+#[test]
+fn link_btf_and_stats_fdinfo() {
+    use bpf_subsys::object::{BpfFile, BtfObj, FileMode, LinkObj, StatsObj};
+    use syscall_abi::bpf::LinkType;
+
+    let t = T::new();
+    let pfd = load_prog(&t);
+    let BpfObject::Prog(p) = t.object(pfd) else { panic!("not a program") };
+    let reg = bpf_subsys::BpfHost::registry(&*t.host);
+    let link = LinkObj::new(reg, LinkType::RawTracepoint, p.clone(), Box::new(NoOps)).unwrap();
+    let tag: String = p.tag().iter().map(|b| format!("{b:02x}")).collect();
+    let ops = crate::bpf::BpfFileOps::new(BpfFile::new(BpfObject::Link(link.clone()), FileMode::ReadWrite));
+    assert_eq!(
+        ops.fdinfo(),
+        format!("link_type:\traw_tracepoint\nlink_id:\t{}\nprog_tag:\t{tag}\nprog_id:\t{}\n", link.id(), p.id())
+    );
+    let btf = BtfObj::new(reg, vec![0; 24], Vec::new(), false).unwrap();
+    let ops2 = crate::bpf::BpfFileOps::new(BpfFile::new(BpfObject::Btf(btf.clone()), FileMode::ReadWrite));
+    assert_eq!(ops2.fdinfo(), format!("btf_id:\t{}\n", btf.id()));
+    let ops3 = crate::bpf::BpfFileOps::new(BpfFile::new(BpfObject::Stats(StatsObj::new()), FileMode::ReadWrite));
+    assert_eq!(ops3.fdinfo(), "");
+    drop((ops, ops2, ops3, link, btf, p));
+    t.assert_all_freed();
+}

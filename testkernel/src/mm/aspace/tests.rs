@@ -1,5 +1,6 @@
 //! Host tests of the address space over the fake page table and frames.
 
+use alloc::collections::BTreeMap;
 use alloc::string::String;
 use alloc::sync::Arc;
 use alloc::vec;
@@ -422,4 +423,137 @@ fn maps_text_matches_linux_layout() {
     let stack = format!("7fffffffe000-7ffffffff000 rw-p 00000000 00:00 0{}[stack]", " ".repeat(26));
     assert_eq!(lines[1], stack);
     assert_eq!(lines[1].find('[').unwrap(), 73);
+}
+
+/// A tiny deterministic generator for the model test.
+struct Lcg(u64);
+
+impl Lcg {
+    fn next(&mut self, n: u64) -> u64 {
+        self.0 = self.0.wrapping_mul(6364136223846793005).wrapping_add(1442695040888963407);
+        (self.0 >> 33) % n
+    }
+}
+
+fn check_invariants(a: &AddressSpace, frames: &FakeFrames, table: &FakeTable) {
+    let mut prev_end = 0;
+    for v in a.vmas() {
+        assert!(v.start >= prev_end && v.start < v.end, "sorted, non-overlapping, non-empty");
+        assert!(v.start % PAGE_SIZE == 0 && v.end % PAGE_SIZE == 0);
+        prev_end = v.end;
+    }
+    for (&va, p) in a.pages.iter() {
+        let v = a.find_vma(va).expect("resident pages lie in areas");
+        let hw = table.lock().get(&va).copied();
+        if v.prot.accessible() {
+            assert_eq!(hw, Some((p.pa, v.prot.pte())), "page table agrees at {va:#x}");
+        } else {
+            assert_eq!(hw, None, "PROT_NONE pages are not in the page table");
+        }
+    }
+    assert_eq!(
+        table.lock().len(),
+        a.pages.iter().filter(|(va, _)| a.find_vma(**va).unwrap().prot.accessible()).count()
+    );
+    assert_eq!(frames.live(), a.resident_pages(), "every frame is accounted for");
+}
+
+#[test]
+fn random_operations_match_a_page_model() {
+    const BASE: u64 = 0x1000_0000;
+    const PAGES: u64 = 48;
+    for seed in 1..=20u64 {
+        let (mut a, frames, table) = space();
+        let mut rng = Lcg(seed);
+        // page index -> (prot, byte at offset 0)
+        let mut model: BTreeMap<u64, (Prot, u8)> = BTreeMap::new();
+        let prots = [Prot::empty(), Prot::READ, RW, Prot::READ | Prot::EXEC, RW | Prot::EXEC];
+        for step in 0..400 {
+            let i = rng.next(PAGES);
+            let n = 1 + rng.next(6).min(PAGES - i - 1);
+            let (va, len) = (BASE + i * PAGE_SIZE, n * PAGE_SIZE);
+            match rng.next(7) {
+                6 => {
+                    // mremap(MAYMOVE|FIXED) into the other half of the window.
+                    let (i, n) = (i % (PAGES / 2), n.min(PAGES / 2 - i % (PAGES / 2)));
+                    let (src_half, dst_half) = if rng.next(2) == 0 { (0, PAGES / 2) } else { (PAGES / 2, 0) };
+                    let (si, di) = (src_half + i, dst_half + rng.next(PAGES / 2 - 6));
+                    let m = 1 + rng.next(6);
+                    let (old, dst) = (BASE + si * PAGE_SIZE, BASE + di * PAGE_SIZE);
+                    let keep = n.min(m);
+                    let inside = a.find_vma(old).is_some_and(|v| v.end >= old + keep * PAGE_SIZE);
+                    let how = Remap { may_move: true, fixed: Some(dst), ..Remap::default() };
+                    let got = a.remap(old, n * PAGE_SIZE, m * PAGE_SIZE, how);
+                    for k in di..di + m {
+                        model.remove(&k);
+                    }
+                    for k in si + keep..si + n {
+                        model.remove(&k);
+                    }
+                    if !inside {
+                        assert_eq!(got, Err(Errno::EFAULT), "seed {seed} step {step}");
+                    } else {
+                        assert_eq!(got, Ok(dst), "seed {seed} step {step}");
+                        let prot = model[&si].0;
+                        for k in 0..m {
+                            let e = if k < keep { model.remove(&(si + k)).unwrap() } else { (prot, 0) };
+                            model.insert(di + k, e);
+                        }
+                    }
+                }
+                0 => {
+                    let prot = prots[rng.next(5) as usize];
+                    assert_eq!(a.map(Placement::Fixed(va), len, prot, Prot::all(), VmaKind::Anon), Ok(va));
+                    for k in i..i + n {
+                        model.insert(k, (prot, 0));
+                    }
+                }
+                1 => {
+                    a.unmap(va, len).unwrap();
+                    for k in i..i + n {
+                        model.remove(&k);
+                    }
+                }
+                2 => {
+                    let prot = prots[rng.next(5) as usize];
+                    let hole = (i..i + n).find(|k| !model.contains_key(k));
+                    let want = if hole.is_some() { Err(Errno::ENOMEM) } else { Ok(()) };
+                    assert_eq!(a.protect(va, len, prot), want, "seed {seed} step {step}");
+                    for k in i..hole.unwrap_or(i + n) {
+                        if let Some(e) = model.get_mut(&k) {
+                            e.0 = prot;
+                        }
+                    }
+                }
+                3 => {
+                    let byte = rng.next(255) as u8 + 1;
+                    let ok = model.get(&i).is_some_and(|e| e.0.contains(Prot::WRITE));
+                    let got = a.write_user(va, &[byte]);
+                    assert_eq!(got.is_ok(), ok, "write seed {seed} step {step}");
+                    if ok {
+                        model.insert(i, (model[&i].0, byte));
+                    }
+                }
+                4 => {
+                    let mut b = [0u8; 1];
+                    let want = model.get(&i).filter(|e| e.0.accessible()).map(|e| e.1);
+                    assert_eq!(a.read_user(va, &mut b).ok().map(|_| b[0]), want, "read seed {seed} step {step}");
+                }
+                _ => {
+                    let mut c = a.fork_copy(FakeMapper::boxed().0).unwrap();
+                    for (&k, &(prot, byte)) in &model {
+                        let mut b = [0u8; 1];
+                        if prot.accessible() {
+                            c.read_user(BASE + k * PAGE_SIZE, &mut b).unwrap();
+                            assert_eq!(b[0], byte, "child sees the parent's page {k}");
+                        }
+                    }
+                    drop(c);
+                }
+            }
+            check_invariants(&a, frames, &table);
+        }
+        drop(a);
+        assert_eq!(frames.live(), 0);
+    }
 }

@@ -96,6 +96,11 @@ fn check_loaded(image: &[u8], bias: u64) {
     assert_eq!(cstr_at(a, env1), b"PATH=/bin");
     assert_eq!(u64_at(a, sp + 48), 0);
     assert_eq!(img.args, (argv0, env0));
+    assert_eq!(a.cmdline(), b"prog\0hello world\0");
+    assert_eq!(a.environ(), b"A=1\0PATH=/bin\0");
+    let mut forked = a.fork_copy(FakeMapper::boxed().0).unwrap();
+    assert_eq!(forked.cmdline(), b"prog\0hello world\0");
+    drop(forked);
 
     // The auxiliary vector.
     let mut aux = BTreeMap::new();
@@ -157,7 +162,14 @@ fn check_loaded(image: &[u8], bias: u64) {
         let mut z = vec![1u8; bss];
         a.read_user(va + ph.filesz, &mut z).unwrap();
         assert!(z.iter().all(|&b| b == 0), "bss at {:#x}", va + ph.filesz);
-        let vma = a.vmas().find(|v| v.start <= va && va < v.end).unwrap();
+        let vma = a.find_vma(va).unwrap();
+        assert!(matches!(vma.kind, VmaKind::Image { .. }), "file pages are named after the executable");
+        let file_end = page_align_up(va + ph.filesz).unwrap();
+        if page_align_up(va + ph.memsz).unwrap() > file_end {
+            let bss = a.find_vma(file_end).unwrap();
+            assert!(matches!(bss.kind, VmaKind::Anon), "whole bss pages are anonymous");
+            assert_eq!(bss.prot, vma.prot);
+        }
         assert_eq!(vma.prot.contains(Prot::WRITE), ph.flags & PF_W != 0);
         assert_eq!(vma.prot.contains(Prot::EXEC), ph.flags & PF_X != 0);
         top = top.max(va + ph.memsz);

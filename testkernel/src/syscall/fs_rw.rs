@@ -1,0 +1,271 @@
+//! `read`, `write`, `readv`, `writev`, `pread64`, `pwrite64`, `preadv`, `pwritev`, `lseek`
+//! (Linux `fs/read_write.c`).
+//!
+//! Data moves through a kernel buffer of at most 64 KiB at a time. A regular file is read
+//! or written chunk by chunk until the request is done or a chunk comes up short; other
+//! files (pipes, terminals) are read with one call (so a read never blocks twice) and
+//! written until done unless `O_NONBLOCK`. Counts are capped at `MAX_RW_COUNT`
+//! (`0x7ffff000`). A fault in the user buffer is `EFAULT` if nothing was transferred, else
+//! the count so far (for reads the file position has then already moved past the bytes
+//! that could not be stored, where Linux would not have consumed them). Checks in Linux's
+//! order: `EBADF` (bad fd, or not open for reading/writing, or `O_PATH`), then `EINVAL`
+//! (negative offset, bad iovec count/length, `whence > SEEK_HOLE`), then the file's own
+//! errors (`EISDIR`, `ESPIPE`, ...).
+
+use alloc::vec;
+use alloc::vec::Vec;
+
+use spin::Mutex;
+use syscall_abi::Errno;
+
+use super::fs_path::get_file;
+use crate::fs::fdtable::FdTable;
+use crate::fs::file::OpenFile;
+use crate::fs::generic::{is_path_file, SEEK_HOLE};
+use crate::fs::inode::FileType;
+use crate::user::{read_val, UserMem};
+use crate::KResult;
+
+/// Linux's `MAX_RW_COUNT`: the most one read/write transfers.
+pub const MAX_RW_COUNT: usize = 0x7fff_f000;
+/// `UIO_MAXIOV`.
+pub const UIO_MAXIOV: u64 = 1024;
+const CHUNK: usize = 64 * 1024;
+
+/// User buffers of one transfer: `(address, length)` pairs.
+type Segs = Vec<(u64, usize)>;
+
+fn readable_file(files: &Mutex<FdTable>, fd: i32) -> KResult<alloc::sync::Arc<OpenFile>> {
+    let file = get_file(files, fd)?;
+    if !file.readable() || is_path_file(&file) {
+        return Err(Errno::EBADF);
+    }
+    Ok(file)
+}
+
+fn writable_file(files: &Mutex<FdTable>, fd: i32) -> KResult<alloc::sync::Arc<OpenFile>> {
+    let file = get_file(files, fd)?;
+    if !file.writable() || is_path_file(&file) {
+        return Err(Errno::EBADF);
+    }
+    Ok(file)
+}
+
+fn is_regular(file: &OpenFile) -> bool {
+    file.ops.inode().is_some_and(|i| i.file_type() == FileType::Regular)
+}
+
+fn single(buf: u64, count: u64) -> Segs {
+    vec![(buf, usize::try_from(count).unwrap_or(MAX_RW_COUNT).min(MAX_RW_COUNT))]
+}
+
+/// Reads an iovec array (`EINVAL` for more than `UIO_MAXIOV` entries or a length above
+/// `SSIZE_MAX`; `EFAULT`); the total is capped at `MAX_RW_COUNT` like Linux does.
+fn read_iovecs(mem: &dyn UserMem, iov: u64, cnt: u64) -> KResult<Segs> {
+    if cnt > UIO_MAXIOV {
+        return Err(Errno::EINVAL);
+    }
+    let mut segs = Vec::new();
+    let mut total = 0usize;
+    for i in 0..cnt {
+        let at = iov.checked_add(i * 16).ok_or(Errno::EFAULT)?;
+        let base: u64 = read_val(mem, at)?;
+        let len: u64 = read_val(mem, at.checked_add(8).ok_or(Errno::EFAULT)?)?;
+        if len > i64::MAX as u64 {
+            return Err(Errno::EINVAL);
+        }
+        let len = usize::try_from(len).unwrap_or(MAX_RW_COUNT).min(MAX_RW_COUNT - total);
+        total += len;
+        segs.push((base, len));
+    }
+    Ok(segs)
+}
+
+fn total(segs: &Segs) -> usize {
+    segs.iter().map(|s| s.1).sum()
+}
+
+/// Copies `data` into the segments from logical offset `at`.
+fn scatter(mem: &dyn UserMem, segs: &Segs, mut at: usize, mut data: &[u8]) -> KResult<()> {
+    for &(base, len) in segs {
+        if data.is_empty() {
+            break;
+        }
+        if at >= len {
+            at -= len;
+            continue;
+        }
+        let n = (len - at).min(data.len());
+        mem.write(base.checked_add(at as u64).ok_or(Errno::EFAULT)?, &data[..n])?;
+        data = &data[n..];
+        at = 0;
+    }
+    Ok(())
+}
+
+/// Fills `out` from the segments from logical offset `at`.
+fn gather(mem: &dyn UserMem, segs: &Segs, mut at: usize, out: &mut [u8]) -> KResult<()> {
+    let mut done = 0;
+    for &(base, len) in segs {
+        if done == out.len() {
+            break;
+        }
+        if at >= len {
+            at -= len;
+            continue;
+        }
+        let n = (len - at).min(out.len() - done);
+        mem.read(base.checked_add(at as u64).ok_or(Errno::EFAULT)?, &mut out[done..done + n])?;
+        done += n;
+        at = 0;
+    }
+    Ok(())
+}
+
+fn partial(done: usize, e: Errno) -> KResult<usize> {
+    if done > 0 {
+        Ok(done)
+    } else {
+        Err(e)
+    }
+}
+
+/// Reads into `segs` at the file position (`offset` None) or at `offset`.
+fn do_read(mem: &dyn UserMem, file: &OpenFile, segs: &Segs, offset: Option<u64>) -> KResult<usize> {
+    let total = total(segs);
+    let regular = is_regular(file);
+    let mut chunk = vec![0u8; total.min(CHUNK)];
+    let mut done = 0;
+    loop {
+        let want = (total - done).min(CHUNK);
+        let r = match offset {
+            None => file.ops.read(file, &mut chunk[..want]),
+            Some(o) => file.ops.read_at(o + done as u64, &mut chunk[..want]),
+        };
+        let n = match r {
+            Ok(n) => n.min(want),
+            Err(e) => return partial(done, e),
+        };
+        if let Err(e) = scatter(mem, segs, done, &chunk[..n]) {
+            return partial(done, e);
+        }
+        done += n;
+        if n < want || done == total || !regular {
+            return Ok(done);
+        }
+    }
+}
+
+/// Writes from `segs` at the file position (`offset` None) or at `offset`.
+fn do_write(mem: &dyn UserMem, file: &OpenFile, segs: &Segs, offset: Option<u64>) -> KResult<usize> {
+    let total = total(segs);
+    let keep_going = is_regular(file) || !file.nonblocking();
+    let mut chunk = vec![0u8; total.min(CHUNK)];
+    let mut done = 0;
+    loop {
+        let want = (total - done).min(CHUNK);
+        if let Err(e) = gather(mem, segs, done, &mut chunk[..want]) {
+            return partial(done, e);
+        }
+        let r = match offset {
+            None => file.ops.write(file, &chunk[..want]),
+            Some(o) => file.ops.write_at(o + done as u64, &chunk[..want]),
+        };
+        let n = match r {
+            Ok(n) => n.min(want),
+            Err(e) => return partial(done, e),
+        };
+        done += n;
+        if n < want || done == total || !keep_going {
+            return Ok(done);
+        }
+    }
+}
+
+fn offset_arg(pos: i64) -> KResult<u64> {
+    u64::try_from(pos).map_err(|_| Errno::EINVAL)
+}
+
+/// `read(fd, buf, count)`.
+pub fn sys_read(mem: &dyn UserMem, files: &Mutex<FdTable>, fd: i32, buf: u64, count: u64) -> KResult<u64> {
+    let file = readable_file(files, fd)?;
+    do_read(mem, &file, &single(buf, count), None).map(|n| n as u64)
+}
+
+/// `write(fd, buf, count)`.
+pub fn sys_write(mem: &dyn UserMem, files: &Mutex<FdTable>, fd: i32, buf: u64, count: u64) -> KResult<u64> {
+    let file = writable_file(files, fd)?;
+    do_write(mem, &file, &single(buf, count), None).map(|n| n as u64)
+}
+
+/// `readv(fd, iov, iovcnt)`.
+pub fn sys_readv(mem: &dyn UserMem, files: &Mutex<FdTable>, fd: i32, iov: u64, iovcnt: u64) -> KResult<u64> {
+    let file = readable_file(files, fd)?;
+    let segs = read_iovecs(mem, iov, iovcnt)?;
+    do_read(mem, &file, &segs, None).map(|n| n as u64)
+}
+
+/// `writev(fd, iov, iovcnt)`.
+pub fn sys_writev(mem: &dyn UserMem, files: &Mutex<FdTable>, fd: i32, iov: u64, iovcnt: u64) -> KResult<u64> {
+    let file = writable_file(files, fd)?;
+    let segs = read_iovecs(mem, iov, iovcnt)?;
+    do_write(mem, &file, &segs, None).map(|n| n as u64)
+}
+
+/// `pread64(fd, buf, count, pos)`: `EINVAL` for a negative `pos`, `ESPIPE` for pipes.
+pub fn sys_pread64(mem: &dyn UserMem, files: &Mutex<FdTable>, fd: i32, buf: u64, count: u64, pos: i64) -> KResult<u64> {
+    let file = readable_file(files, fd)?;
+    let pos = offset_arg(pos)?;
+    do_read(mem, &file, &single(buf, count), Some(pos)).map(|n| n as u64)
+}
+
+/// `pwrite64(fd, buf, count, pos)`.
+pub fn sys_pwrite64(
+    mem: &dyn UserMem,
+    files: &Mutex<FdTable>,
+    fd: i32,
+    buf: u64,
+    count: u64,
+    pos: i64,
+) -> KResult<u64> {
+    let file = writable_file(files, fd)?;
+    let pos = offset_arg(pos)?;
+    do_write(mem, &file, &single(buf, count), Some(pos)).map(|n| n as u64)
+}
+
+/// `preadv(fd, iov, iovcnt, pos)` (the x86_64 `pos_l` register holds the whole offset).
+pub fn sys_preadv(mem: &dyn UserMem, files: &Mutex<FdTable>, fd: i32, iov: u64, iovcnt: u64, pos: i64) -> KResult<u64> {
+    let file = readable_file(files, fd)?;
+    let pos = offset_arg(pos)?;
+    let segs = read_iovecs(mem, iov, iovcnt)?;
+    do_read(mem, &file, &segs, Some(pos)).map(|n| n as u64)
+}
+
+/// `pwritev(fd, iov, iovcnt, pos)`.
+pub fn sys_pwritev(
+    mem: &dyn UserMem,
+    files: &Mutex<FdTable>,
+    fd: i32,
+    iov: u64,
+    iovcnt: u64,
+    pos: i64,
+) -> KResult<u64> {
+    let file = writable_file(files, fd)?;
+    let pos = offset_arg(pos)?;
+    let segs = read_iovecs(mem, iov, iovcnt)?;
+    do_write(mem, &file, &segs, Some(pos)).map(|n| n as u64)
+}
+
+/// `lseek(fd, offset, whence)`: the new position; `EINVAL` for `whence > SEEK_HOLE` or a
+/// negative result, `ESPIPE` for pipes.
+pub fn sys_lseek(files: &Mutex<FdTable>, fd: i32, offset: i64, whence: u32) -> KResult<u64> {
+    let file = get_file(files, fd)?;
+    if whence > SEEK_HOLE {
+        return Err(Errno::EINVAL);
+    }
+    file.ops.seek(&file, offset, whence)
+}
+
+#[cfg(test)]
+#[path = "fs_rw_tests.rs"]
+mod tests;

@@ -1,0 +1,143 @@
+use super::*;
+use crate::fs::generic::{SEEK_CUR, SEEK_DATA, SEEK_END, SEEK_SET};
+use crate::syscall::fs_open::sys_close;
+use crate::syscall::fs_testutil::Env;
+use alloc::vec::Vec;
+
+const RDONLY: u32 = 0;
+const WRONLY: u32 = 1;
+const RDWR: u32 = 2;
+const CREAT: u32 = 0o100;
+
+fn iovecs(e: &Env, segs: &[(u64, u64)]) -> u64 {
+    let mut v = Vec::new();
+    for &(b, l) in segs {
+        v.extend_from_slice(&b.to_le_bytes());
+        v.extend_from_slice(&l.to_le_bytes());
+    }
+    e.data(&v)
+}
+
+#[test]
+fn read_write_positions_and_pread() {
+    let e = Env::new();
+    let fd = e.open("/f", CREAT | RDWR).unwrap();
+    e.write(fd, b"0123456789").unwrap();
+    assert_eq!(sys_lseek(&e.files, fd, 2, SEEK_SET), Ok(2));
+    assert_eq!(e.read(fd, 3).unwrap(), b"234");
+    assert_eq!(sys_lseek(&e.files, fd, -1, SEEK_CUR), Ok(4));
+    assert_eq!(sys_lseek(&e.files, fd, -2, SEEK_END), Ok(8));
+    assert_eq!(e.read(fd, 10).unwrap(), b"89");
+    assert_eq!(sys_lseek(&e.files, fd, 20, SEEK_SET), Ok(20));
+    assert_eq!(e.read(fd, 10).unwrap(), b"");
+    assert_eq!(sys_lseek(&e.files, fd, 3, SEEK_DATA), Ok(3));
+    assert_eq!(sys_lseek(&e.files, fd, 3, SEEK_HOLE), Ok(10));
+    assert_eq!(sys_lseek(&e.files, fd, 10, SEEK_DATA), Err(Errno::ENXIO));
+    assert_eq!(sys_lseek(&e.files, fd, -1, SEEK_SET), Err(Errno::EINVAL));
+    assert_eq!(sys_lseek(&e.files, fd, 0, 5), Err(Errno::EINVAL));
+    assert_eq!(sys_lseek(&e.files, fd, i64::MAX, SEEK_END), Err(Errno::EINVAL));
+    assert_eq!(sys_lseek(&e.files, 77, 0, SEEK_SET), Err(Errno::EBADF));
+    // pread/pwrite leave the position alone.
+    sys_lseek(&e.files, fd, 1, SEEK_SET).unwrap();
+    let b = e.buf(4);
+    assert_eq!(sys_pread64(&e.mem, &e.files, fd, b, 4, 6), Ok(4));
+    assert_eq!(e.bytes(b, 4), b"6789");
+    let w = e.data(b"AB");
+    assert_eq!(sys_pwrite64(&e.mem, &e.files, fd, w, 2, 12), Ok(2));
+    assert_eq!(sys_pread64(&e.mem, &e.files, fd, b, 4, 10), Ok(4));
+    assert_eq!(e.bytes(b, 4), b"\0\0AB");
+    assert_eq!(sys_pread64(&e.mem, &e.files, fd, b, 4, -1), Err(Errno::EINVAL));
+    assert_eq!(e.read(fd, 2).unwrap(), b"12");
+}
+
+#[test]
+fn access_mode_and_fault_errors() {
+    let e = Env::new();
+    e.put("/f", b"data");
+    let r = e.open("/f", RDONLY).unwrap();
+    let w = e.open("/f", WRONLY).unwrap();
+    let b = e.buf(8);
+    assert_eq!(sys_write(&e.mem, &e.files, r, b, 1), Err(Errno::EBADF));
+    assert_eq!(sys_read(&e.mem, &e.files, w, b, 1), Err(Errno::EBADF));
+    assert_eq!(sys_pwrite64(&e.mem, &e.files, r, b, 1, 0), Err(Errno::EBADF));
+    assert_eq!(sys_pread64(&e.mem, &e.files, w, b, 1, 0), Err(Errno::EBADF));
+    assert_eq!(sys_read(&e.mem, &e.files, 50, b, 1), Err(Errno::EBADF));
+    assert_eq!(sys_read(&e.mem, &e.files, -1, b, 1), Err(Errno::EBADF));
+    assert_eq!(sys_read(&e.mem, &e.files, r, 0x8, 4), Err(Errno::EFAULT));
+    assert_eq!(sys_write(&e.mem, &e.files, w, 0x8, 4), Err(Errno::EFAULT));
+    assert_eq!(sys_read(&e.mem, &e.files, r, b, 0), Ok(0));
+    let d = e.open("/", RDONLY).unwrap();
+    assert_eq!(sys_read(&e.mem, &e.files, d, b, 8), Err(Errno::EISDIR));
+    assert_eq!(sys_pread64(&e.mem, &e.files, d, b, 8, 0), Err(Errno::EISDIR));
+}
+
+#[test]
+fn large_transfers_span_chunks() {
+    let e = Env::new();
+    let fd = e.open("/big", CREAT | RDWR).unwrap();
+    let data: Vec<u8> = (0..300_000u32).map(|i| (i % 251) as u8).collect();
+    assert_eq!(e.write(fd, &data).unwrap(), 300_000);
+    sys_lseek(&e.files, fd, 0, SEEK_SET).unwrap();
+    assert_eq!(e.read(fd, 400_000).unwrap(), data);
+    // A read whose buffer ends in unmapped memory: the bytes that fit, not EFAULT.
+    sys_lseek(&e.files, fd, 0, SEEK_SET).unwrap();
+    let end = crate::syscall::fs_testutil::BASE + (4 << 20);
+    let at = end - 70_000;
+    assert_eq!(sys_read(&e.mem, &e.files, fd, at, 200_000), Ok(65536));
+}
+
+#[test]
+fn vectored_io() {
+    let e = Env::new();
+    let fd = e.open("/v", CREAT | RDWR).unwrap();
+    let (a, b) = (e.data(b"hello "), e.data(b"world"));
+    let iov = iovecs(&e, &[(a, 6), (0, 0), (b, 5)]);
+    assert_eq!(sys_writev(&e.mem, &e.files, fd, iov, 3), Ok(11));
+    let (x, y) = (e.buf(4), e.buf(16));
+    let iov = iovecs(&e, &[(x, 4), (y, 16)]);
+    assert_eq!(sys_preadv(&e.mem, &e.files, fd, iov, 2, 0), Ok(11));
+    assert_eq!(e.bytes(x, 4), b"hell");
+    assert_eq!(e.bytes(y, 7), b"o world");
+    sys_lseek(&e.files, fd, 6, SEEK_SET).unwrap();
+    assert_eq!(sys_readv(&e.mem, &e.files, fd, iov, 2), Ok(5));
+    assert_eq!(e.bytes(x, 4), b"worl");
+    let iov2 = iovecs(&e, &[(a, 2)]);
+    assert_eq!(sys_pwritev(&e.mem, &e.files, fd, iov2, 1, 0), Ok(2));
+    assert_eq!(sys_readv(&e.mem, &e.files, fd, iov, 0), Ok(0));
+    assert_eq!(sys_readv(&e.mem, &e.files, fd, iov, 1025), Err(Errno::EINVAL));
+    let bad = iovecs(&e, &[(a, 1 << 63)]);
+    assert_eq!(sys_writev(&e.mem, &e.files, fd, bad, 1), Err(Errno::EINVAL));
+    assert_eq!(sys_writev(&e.mem, &e.files, fd, 0x8, 1), Err(Errno::EFAULT));
+    let faulty = iovecs(&e, &[(0x8, 4)]);
+    // At the end of the file nothing is copied, so a bad buffer is not noticed (as in Linux).
+    assert_eq!(sys_readv(&e.mem, &e.files, fd, faulty, 1), Ok(0));
+    sys_lseek(&e.files, fd, 0, SEEK_SET).unwrap();
+    assert_eq!(sys_readv(&e.mem, &e.files, fd, faulty, 1), Err(Errno::EFAULT));
+}
+
+#[test]
+fn devices() {
+    let e = Env::new();
+    let z = e.open("/dev/zero", RDWR).unwrap();
+    let b = e.data(b"xxxx");
+    assert_eq!(sys_read(&e.mem, &e.files, z, b, 4), Ok(4));
+    assert_eq!(e.bytes(b, 4), [0; 4]);
+    assert_eq!(sys_lseek(&e.files, z, 100, SEEK_SET), Ok(0));
+    let f = e.open("/dev/full", RDWR).unwrap();
+    assert_eq!(e.write(f, b"x"), Err(Errno::ENOSPC));
+    assert_eq!(e.read(f, 3).unwrap(), [0; 3]);
+    let r = e.open("/dev/urandom", RDONLY).unwrap();
+    let (a, c) = (e.read(r, 64).unwrap(), e.read(r, 64).unwrap());
+    assert_eq!(a.len(), 64);
+    assert_ne!(a, c);
+    assert_ne!(a, [0u8; 64]);
+    let t = e.open("/dev/tty", RDWR).unwrap();
+    assert_eq!(sys_lseek(&e.files, t, 0, SEEK_SET), Err(Errno::ESPIPE));
+    assert_eq!(sys_pread64(&e.mem, &e.files, t, b, 1, 0), Err(Errno::ESPIPE));
+    let iov = iovecs(&e, &[(e.data(b"a"), 1), (e.data(b"bc"), 2)]);
+    assert_eq!(sys_writev(&e.mem, &e.files, t, iov, 2), Ok(3));
+    assert_eq!(&*e.console.0.lock(), b"abc");
+    e.tty.input(b"line\n");
+    assert_eq!(e.read(t, 64).unwrap(), b"line\n");
+    sys_close(&e.files, t).unwrap();
+}
