@@ -46,6 +46,57 @@ pub trait UserMem {
         }
         Err(Errno::ENAMETOOLONG)
     }
+
+    /// How many bytes from `addr` (at most `len`) could be written right now: pages are
+    /// faulted in as a write would, nothing is written. A file read uses it before
+    /// consuming data (a pipe must not lose bytes it cannot copy out). The default claims
+    /// the whole range, for memories where writes cannot fail part-way.
+    fn writable_prefix(&self, addr: u64, len: usize) -> usize {
+        let _ = addr;
+        len
+    }
+}
+
+/// The end of user space (Linux x86_64 `TASK_SIZE_MAX`: the last page below the canonical
+/// hole is never mapped).
+pub const TASK_SIZE: u64 = 0x7fff_ffff_f000;
+
+/// Linux's `access_ok`: the whole range `[addr, addr + len)` lies in user space. Syscalls that
+/// take a buffer check this first, so a kernel or non-canonical address is `EFAULT` even for
+/// a zero length.
+pub fn access_ok(addr: u64, len: u64) -> bool {
+    addr.checked_add(len).is_some_and(|end| end <= TASK_SIZE)
+}
+
+/// Copies the longest readable prefix of `[addr, addr + buf.len())` into `buf` (page by page,
+/// stopping at the first page that cannot be read) and returns its length: how `write(2)`
+/// writes the valid part of a buffer that runs into an unmapped page.
+pub fn read_prefix(mem: &dyn UserMem, addr: u64, buf: &mut [u8]) -> usize {
+    let mut done = 0usize;
+    while done < buf.len() {
+        let at = addr.wrapping_add(done as u64);
+        let n = ((4096 - at % 4096) as usize).min(buf.len() - done);
+        if mem.read(at, &mut buf[done..done + n]).is_err() {
+            break;
+        }
+        done += n;
+    }
+    done
+}
+
+/// Writes the longest writable prefix of `buf` to `addr` (page by page) and returns its
+/// length: how `read(2)` reports a partial copy.
+pub fn write_prefix(mem: &dyn UserMem, addr: u64, buf: &[u8]) -> usize {
+    let mut done = 0usize;
+    while done < buf.len() {
+        let at = addr.wrapping_add(done as u64);
+        let n = ((4096 - at % 4096) as usize).min(buf.len() - done);
+        if mem.write(at, &buf[done..done + n]).is_err() {
+            break;
+        }
+        done += n;
+    }
+    done
 }
 
 /// Reads one plain-data value (a `syscall-abi` mirror or an integer) from user memory.
@@ -90,6 +141,14 @@ impl TestMem {
 
 #[cfg(test)]
 impl UserMem for TestMem {
+    fn writable_prefix(&self, addr: u64, len: usize) -> usize {
+        let Ok(start) = usize::try_from(addr.wrapping_sub(self.base)) else { return 0 };
+        if addr < self.base {
+            return 0;
+        }
+        self.bytes.lock().len().saturating_sub(start).min(len)
+    }
+
     fn read(&self, addr: u64, buf: &mut [u8]) -> KResult<()> {
         let r = self.range(addr, buf.len())?;
         buf.copy_from_slice(&self.bytes.lock()[r]);
@@ -117,6 +176,17 @@ mod tests {
         m.write(0x1000 + 8190, b"ab").unwrap();
         assert_eq!(m.read_cstr(0x1000 + 8190, 100), Err(Errno::EFAULT));
         assert_eq!(m.read_cstr(0x10, 100), Err(Errno::EFAULT));
+    }
+
+    #[test]
+    fn prefixes_stop_at_the_first_bad_page() {
+        let m = TestMem::new(0x1000, 8192);
+        let mut buf = [0u8; 200];
+        assert_eq!(read_prefix(&m, 0x1000 + 8192 - 100, &mut buf), 100);
+        assert_eq!(write_prefix(&m, 0x1000 + 8192 - 50, &buf), 50);
+        assert_eq!(m.writable_prefix(0x1000 + 8192 - 50, 200), 50);
+        assert_eq!(read_prefix(&m, 0x10, &mut buf), 0);
+        assert!(access_ok(0x1000, 0) && !access_ok(0xffff_8000_0000_0000, 0) && !access_ok(TASK_SIZE - 1, 2));
     }
 
     #[test]

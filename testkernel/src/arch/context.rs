@@ -89,6 +89,16 @@ impl FpuState {
         s
     }
 
+    /// The `fxsave` image.
+    pub fn bytes(&self) -> &[u8; 512] {
+        &self.0
+    }
+
+    /// The `fxsave` image, writable (signal return; MXCSR must be sanitized by the writer).
+    pub fn bytes_mut(&mut self) -> &mut [u8; 512] {
+        &mut self.0
+    }
+
     /// Saves the CPU's current FPU/SSE registers here.
     pub fn save(&mut self) {
         // SAFETY: 512 writable bytes, 16-aligned; CR4.OSFXSR is set at boot.

@@ -72,7 +72,6 @@ pub fn init() {
         wrmsr(MSR_LSTAR, syscall_entry as usize as u64);
         wrmsr(MSR_FMASK, 0x4_7700);
     }
-
 }
 
 /// Sets the kernel stack the next `syscall` switches to.

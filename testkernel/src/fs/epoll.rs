@@ -20,6 +20,7 @@ use alloc::sync::{Arc, Weak};
 use alloc::vec::Vec;
 use core::any::Any;
 use core::fmt::Write;
+use core::sync::atomic::{AtomicU64, Ordering};
 
 use spin::Mutex;
 use syscall_abi::Errno;
@@ -90,6 +91,8 @@ struct Interest {
 pub struct EpollFile {
     interest: Mutex<Interest>,
     wq: WaitQueue,
+    /// Counts interest-list changes: a waiter rebuilds its set of watched queues after one.
+    ctl_changes: AtomicU64,
 }
 
 /// One reported event: `(events, data)` as `struct epoll_event` carries them.
@@ -139,8 +142,11 @@ pub fn epoll_ctl(
 
 /// Creates an epoll instance (`epoll_create1`; `EPOLL_CLOEXEC` is the caller's fd flag).
 pub fn new_epoll() -> Arc<OpenFile> {
-    let ep =
-        Arc::new(EpollFile { interest: Mutex::new(Interest { items: Vec::new(), cursor: 0 }), wq: WaitQueue::new() });
+    let ep = Arc::new(EpollFile {
+        interest: Mutex::new(Interest { items: Vec::new(), cursor: 0 }),
+        wq: WaitQueue::new(),
+        ctl_changes: AtomicU64::new(0),
+    });
     OpenFile::new(ep, O_RDWR, String::from(EPOLL_PATH))
 }
 
@@ -312,6 +318,7 @@ impl EpollFile {
                 _ => return Err(Errno::EINVAL),
             }
         }
+        self.ctl_changes.fetch_add(1, Ordering::SeqCst);
         pollwait::notify(&self.wq);
         Ok(())
     }
@@ -361,7 +368,9 @@ impl EpollFile {
                 return Ok(ev);
             }
             // Watch every live target's queue (their ops only: holding a file would keep it
-            // open) and our own (woken by epoll_ctl).
+            // open) and our own (woken by epoll_ctl); after an epoll_ctl the set is rebuilt,
+            // as a new target may need a different way of waiting.
+            let changes = self.ctl_changes.load(Ordering::SeqCst);
             let ops: Vec<Arc<dyn FileOps>> =
                 self.probes().iter().filter_map(|p| p.file.upgrade().map(|f| f.ops.clone())).collect();
             let mut set = WaitSet::new();
@@ -369,7 +378,7 @@ impl EpollFile {
             for o in &ops {
                 set.add(&**o);
             }
-            match set.wait(deadline, || self.any_ready()) {
+            match set.wait(deadline, || self.any_ready() || self.ctl_changes.load(Ordering::SeqCst) != changes) {
                 Ok(()) => {}
                 Err(Errno::ETIMEDOUT) => return Ok(self.collect(max)),
                 Err(e) => return Err(e),

@@ -256,3 +256,27 @@ fn fdinfo_lists_items_like_linux() {
     assert_eq!(e.path, "anon_inode:[eventpoll]");
     assert_eq!(e.flags(), O_RDWR);
 }
+
+#[test]
+fn a_foreign_target_added_during_a_wait_is_watched() {
+    let e = new_epoll();
+    let (r, w) = new_pipe(O_NONBLOCK);
+    let (r2, _w2) = new_pipe(O_NONBLOCK);
+    // Two local targets: the waiter sleeps on POLL_WAKE without re-checking periodically.
+    epoll_ctl(&e, EPOLL_CTL_ADD, 3, &r, EPOLLIN, 1).unwrap();
+    epoll_ctl(&e, EPOLL_CTL_ADD, 4, &r2, EPOLLIN, 2).unwrap();
+    let foreign = Arc::new(Foreign { ready: false.into(), wq: WaitQueue::new() });
+    let ff = OpenFile::new(foreign.clone(), 0, String::from("anon_inode:x"));
+    let (e2, ff2, f2) = (e.clone(), ff.clone(), foreign.clone());
+    let h = std::thread::spawn(move || {
+        std::thread::sleep(std::time::Duration::from_millis(20));
+        epoll_ctl(&e2, EPOLL_CTL_ADD, 5, &ff2, EPOLLIN, 5).unwrap();
+        std::thread::sleep(std::time::Duration::from_millis(20));
+        // Only the foreign file's own queue is woken.
+        f2.ready.store(true, core::sync::atomic::Ordering::SeqCst);
+        f2.wq.wake_all();
+    });
+    assert_eq!(ep(&e).wait(4, None), Ok(vec![(EPOLLIN, 5)]));
+    h.join().unwrap();
+    drop(w);
+}

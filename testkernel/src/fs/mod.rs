@@ -16,6 +16,7 @@ pub mod inode;
 pub mod pipe;
 pub mod pollwait;
 pub mod procfs;
+pub mod rootfs;
 pub mod stat;
 pub mod sysfs;
 pub mod tmpfs;

@@ -13,6 +13,10 @@
 //!   and returns the partial count; here that count is returned without the signal.)
 //! - `poll`: the read end is `IN` with data, `HUP` with no writer left; the write end is
 //!   `OUT` while `PIPE_BUF` bytes fit, `ERR` with no reader left;
+//! - `O_DIRECT` on the write end (`pipe2(O_DIRECT)` or `F_SETFL`) is packet mode: each
+//!   write of up to a page is one packet (longer writes are split into pages), a packet
+//!   occupies a page of the capacity, and a read returns at most one packet, discarding
+//!   what the buffer could not hold (Linux's `PIPE_BUF_FLAG_PACKET`);
 //! - `FIONREAD` gives the buffered byte count; `fstat` shows a FIFO (`0600`) of pipefs and
 //!   `/proc/self/fd` shows `pipe:[ino]`.
 //!
@@ -57,12 +61,28 @@ pub const F_GETPIPE_SZ: u32 = 1032;
 
 /// `O_RDONLY` (access mode 0).
 const O_RDONLY: u32 = 0;
+/// `O_DIRECT`: on a pipe's write end, packet mode (each write of up to a page is one
+/// packet; a read returns at most one packet).
+pub const O_DIRECT: u32 = 0o40000;
+/// One page: the unit of Linux's pipe buffers, and the largest packet.
+const PAGE_SIZE: usize = 4096;
 
 /// First pipe inode number (pipefs numbers its inodes from a counter).
 static NEXT_INO: AtomicU64 = AtomicU64::new(4096);
 
+/// A run of buffered bytes: stream data, or one `O_DIRECT` packet.
+#[derive(Clone, Copy)]
+struct Chunk {
+    len: usize,
+    packet: bool,
+}
+
 struct PipeState {
     buf: VecDeque<u8>,
+    /// How `buf` divides into stream runs and packets, front first.
+    chunks: VecDeque<Chunk>,
+    /// Capacity the packets take beyond their bytes: each packet fills a page slot.
+    packet_slack: usize,
     capacity: usize,
     readers: usize,
     writers: usize,
@@ -70,7 +90,45 @@ struct PipeState {
 
 impl PipeState {
     fn free(&self) -> usize {
-        self.capacity.saturating_sub(self.buf.len())
+        self.capacity.saturating_sub(self.buf.len() + self.packet_slack)
+    }
+
+    fn push(&mut self, data: &[u8], packet: bool) {
+        self.buf.extend(data);
+        match self.chunks.back_mut() {
+            Some(last) if !packet && !last.packet => last.len += data.len(),
+            _ => self.chunks.push_back(Chunk { len: data.len(), packet }),
+        }
+        if packet {
+            self.packet_slack += PAGE_SIZE - data.len();
+        }
+    }
+
+    /// Moves buffered bytes to `out`: stream bytes up to its length, but at most one packet
+    /// (whose unread rest is discarded, Linux's packet-mode read).
+    fn take(&mut self, out: &mut [u8]) -> usize {
+        let mut n = 0;
+        while n < out.len() {
+            let Some(&Chunk { len, packet }) = self.chunks.front() else { break };
+            let k = len.min(out.len() - n);
+            for (dst, src) in out[n..n + k].iter_mut().zip(self.buf.drain(..k)) {
+                *dst = src;
+            }
+            n += k;
+            if packet {
+                self.buf.drain(..len - k);
+                self.packet_slack -= PAGE_SIZE - len;
+                self.chunks.pop_front();
+                break;
+            }
+            match self.chunks.front_mut() {
+                Some(c) if c.len > k => c.len -= k,
+                _ => {
+                    self.chunks.pop_front();
+                }
+            }
+        }
+        n
     }
 }
 
@@ -109,8 +167,9 @@ impl Pipe {
     }
 
     /// `F_SETPIPE_SZ`: rounds `size` up to a power-of-two number of pages (at least one);
-    /// `EINVAL` for 0 or an overflowing size, `EPERM` above [`PIPE_MAX_SIZE`], `EBUSY` if
-    /// the buffered bytes would not fit. Returns the new capacity.
+    /// `EINVAL` for 0 or an overflowing size, `EPERM` above [`PIPE_MAX_SIZE`] (Linux lets
+    /// `CAP_SYS_RESOURCE` go beyond; this kernel does not), `EBUSY` if the buffered data
+    /// would not fit. Returns the new capacity.
     pub fn set_capacity(&self, size: u64) -> KResult<usize> {
         let size = usize::try_from(size).map_err(|_| Errno::EINVAL)?;
         if size == 0 {
@@ -123,7 +182,7 @@ impl Pipe {
         }
         {
             let mut st = self.state.lock();
-            if st.buf.len() > cap {
+            if st.buf.len() + st.packet_slack > cap {
                 return Err(Errno::EBUSY);
             }
             st.capacity = cap;
@@ -163,11 +222,19 @@ impl PipeEnd {
 }
 
 /// Creates a pipe: `(read end, write end)` open-file descriptions. `flags` may hold
-/// `O_NONBLOCK` (both ends) — other bits are ignored here; `sys_pipe2` validates them.
+/// `O_NONBLOCK` (both ends) and `O_DIRECT` (the write end: packet mode) — other bits are
+/// ignored here; `sys_pipe2` validates them.
 pub fn new_pipe(flags: u32) -> (Arc<OpenFile>, Arc<OpenFile>) {
     let ino = NEXT_INO.fetch_add(1, Ordering::Relaxed);
     let pipe = Arc::new(Pipe {
-        state: Mutex::new(PipeState { buf: VecDeque::new(), capacity: PIPE_DEFAULT_CAPACITY, readers: 0, writers: 0 }),
+        state: Mutex::new(PipeState {
+            buf: VecDeque::new(),
+            chunks: VecDeque::new(),
+            packet_slack: 0,
+            capacity: PIPE_DEFAULT_CAPACITY,
+            readers: 0,
+            writers: 0,
+        }),
         wq: WaitQueue::new(),
         changes: ChangeCounter::new(),
         ino,
@@ -176,7 +243,7 @@ pub fn new_pipe(flags: u32) -> (Arc<OpenFile>, Arc<OpenFile>) {
     let path = format!("pipe:[{ino}]");
     let nb = flags & O_NONBLOCK;
     let r = OpenFile::new(PipeEnd::new(&pipe, true, false), O_RDONLY | nb, path.clone());
-    let w = OpenFile::new(PipeEnd::new(&pipe, false, true), O_WRONLY | nb, path);
+    let w = OpenFile::new(PipeEnd::new(&pipe, false, true), O_WRONLY | nb | (flags & O_DIRECT), path);
     (r, w)
 }
 
@@ -204,10 +271,7 @@ impl FileOps for PipeEnd {
             {
                 let mut st = self.pipe.state.lock();
                 if !st.buf.is_empty() {
-                    let n = buf.len().min(st.buf.len());
-                    for (dst, src) in buf.iter_mut().zip(st.buf.drain(..n)) {
-                        *dst = src;
-                    }
+                    let n = st.take(buf);
                     drop(st);
                     self.pipe.changed();
                     return Ok(n);
@@ -234,6 +298,8 @@ impl FileOps for PipeEnd {
             return Ok(0);
         }
         let atomic = data.len() <= PIPE_BUF;
+        // Packet mode is the writer's O_DIRECT, which F_SETFL may change at any time.
+        let packet = file.flags() & O_DIRECT != 0;
         let mut done = 0;
         loop {
             {
@@ -243,9 +309,17 @@ impl FileOps for PipeEnd {
                 }
                 let left = data.len() - done;
                 let free = st.free();
-                if (atomic && free >= left) || (!atomic && free > 0) {
-                    let n = left.min(free);
-                    st.buf.extend(&data[done..done + n]);
+                // A packet takes a whole page slot; an atomic write must fit whole.
+                let fits = if packet {
+                    free >= PAGE_SIZE
+                } else if atomic {
+                    free >= left
+                } else {
+                    free > 0
+                };
+                if fits {
+                    let n = if packet { left.min(PAGE_SIZE) } else { left.min(free) };
+                    st.push(&data[done..done + n], packet);
                     done += n;
                     drop(st);
                     self.pipe.changed();
@@ -258,7 +332,13 @@ impl FileOps for PipeEnd {
             if file.nonblocking() {
                 return if done > 0 { Ok(done) } else { Err(Errno::EAGAIN) };
             }
-            let need = if atomic { data.len() } else { 1 };
+            let need = if packet {
+                PAGE_SIZE
+            } else if atomic {
+                data.len()
+            } else {
+                1
+            };
             let r = self.pipe.wq.wait_until(None, || {
                 let st = self.pipe.state.lock();
                 st.readers == 0 || st.free() >= need

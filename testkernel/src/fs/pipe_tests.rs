@@ -232,3 +232,48 @@ fn generation_counts_changes_and_release_is_idempotent() {
     w.ops.release();
     assert_eq!(r.ops.poll(&r), PollEvents::IN | PollEvents::RDNORM | PollEvents::HUP);
 }
+
+#[test]
+fn packet_mode_reads_one_packet_and_discards_the_rest() {
+    let (r, w) = pair(O_NONBLOCK | O_DIRECT);
+    assert_eq!(r.flags(), O_NONBLOCK);
+    assert_eq!(w.flags(), O_WRONLY | O_NONBLOCK | O_DIRECT);
+    w.ops.write(&w, b"abc").unwrap();
+    w.ops.write(&w, b"defgh").unwrap();
+    assert_eq!(read(&r, 100).unwrap(), b"abc", "one packet per read");
+    assert_eq!(read(&r, 2).unwrap(), b"de", "a short read discards the packet's rest");
+    assert_eq!(read(&r, 100), Err(Errno::EAGAIN));
+    // A long write becomes page-sized packets.
+    let data: Vec<u8> = (0..5000u32).map(|i| i as u8).collect();
+    assert_eq!(w.ops.write(&w, &data), Ok(5000));
+    assert_eq!(read(&r, 10_000).unwrap(), &data[..4096]);
+    assert_eq!(read(&r, 10_000).unwrap(), &data[4096..]);
+    // Each packet fills a page slot: 16 one-byte packets fill the pipe.
+    for i in 0..16u8 {
+        assert_eq!(w.ops.write(&w, &[i]), Ok(1));
+    }
+    assert_eq!(w.ops.write(&w, b"x"), Err(Errno::EAGAIN));
+    assert_eq!(w.ops.poll(&w), PollEvents::empty());
+    assert_eq!(pipe_fcntl(&w, F_SETPIPE_SZ, 32768), Err(Errno::EBUSY), "16 packets need 16 pages");
+    let end = r.ops.as_any().downcast_ref::<PipeEnd>().unwrap();
+    assert_eq!(end.pipe().len(), 16, "FIONREAD counts the bytes");
+    assert_eq!(read(&r, 10).unwrap(), [0]);
+    assert_eq!(w.ops.poll(&w), PollEvents::OUT | PollEvents::WRNORM);
+    // F_SETFL clears O_DIRECT: stream bytes merge again, and a read takes stream bytes up to
+    // the next packet.
+    w.set_flags(O_NONBLOCK);
+    w.ops.write(&w, b"st").unwrap();
+    w.ops.write(&w, b"ream").unwrap();
+    for i in 1..16u8 {
+        assert_eq!(read(&r, 10).unwrap(), [i]);
+    }
+    assert_eq!(read(&r, 3).unwrap(), b"str");
+    assert_eq!(read(&r, 10).unwrap(), b"eam");
+    // Stream bytes followed by a packet: one read takes both, stopping after the packet.
+    w.ops.write(&w, b"12").unwrap();
+    w.set_flags(O_NONBLOCK | O_DIRECT);
+    w.ops.write(&w, b"PKT").unwrap();
+    w.ops.write(&w, b"next").unwrap();
+    assert_eq!(read(&r, 4).unwrap(), b"12PK");
+    assert_eq!(read(&r, 10).unwrap(), b"next");
+}

@@ -13,13 +13,15 @@
 //! Contents: `self` (symlink to the caller's pid), `<pid>/` (see [`pid`]), `cpuinfo`,
 //! `meminfo`, `uptime`, `version`, `mounts`, `filesystems`, `loadavg`, `stat`, and
 //! `sys/kernel/{osrelease, ostype, hostname, version, pid_max, perf_event_paranoid,
-//! unprivileged_bpf_disabled, kptr_restrict, randomize_va_space}`,
-//! `sys/net/core/bpf_jit_enable`, `sys/fs/pipe-max-size`.
+//! unprivileged_bpf_disabled, kptr_restrict, randomize_va_space, bpf_stats_enabled}`,
+//! `sys/net/core/{bpf_jit_enable, bpf_jit_harden, bpf_jit_kallsyms, bpf_jit_limit}`,
+//! `sys/fs/pipe-max-size`.
 //!
 //! Chosen values: `perf_event_paranoid` is 2 (Linux's default; processes here run as root,
 //! which it does not restrict), `unprivileged_bpf_disabled` 2 (Linux's default since 5.16 with
 //! `BPF_UNPRIV_DEFAULT_OFF`), `kptr_restrict` 0, `bpf_jit_enable` 0 (programs are
-//! interpreted), `randomize_va_space` 0 (no ASLR), `pid_max` 32768.
+//! interpreted; the other JIT knobs 0 and Linux's x86_64 default limit), `randomize_va_space`
+//! 0 (no ASLR), `pid_max` 32768 (Linux's default below 32 CPUs).
 //!
 //! `/proc/<pid>/fd/N` are "magic" links: their text is the open file's path (`pipe:[5]`,
 //! `anon_inode:[eventfd]`), which may resolve nowhere; the VFS opens
@@ -131,7 +133,11 @@ impl ProcFs {
         self.fixed("sys/kernel/unprivileged_bpf_disabled", "2\n");
         self.fixed("sys/kernel/kptr_restrict", "0\n");
         self.fixed("sys/kernel/randomize_va_space", "0\n");
+        self.fixed("sys/kernel/bpf_stats_enabled", "0\n");
         self.fixed("sys/net/core/bpf_jit_enable", "0\n");
+        self.fixed("sys/net/core/bpf_jit_harden", "0\n");
+        self.fixed("sys/net/core/bpf_jit_kallsyms", "0\n");
+        self.fixed("sys/net/core/bpf_jit_limit", "264241152\n");
         self.fixed("sys/fs/pipe-max-size", &format!("{}\n", super::pipe::PIPE_MAX_SIZE));
     }
 }

@@ -350,9 +350,19 @@ impl Inode for TmpInode {
             Some(_) => return Err(Errno::ENOTDIR),
         };
         let src_is_dir = is_dir(&source);
+        let is = |a: &Arc<dyn Inode>, b: &TmpInode| as_tmp(&**a).is_some_and(|t| core::ptr::eq(t, b));
+        // A directory moved into itself (the VFS checks deeper descendants by path).
+        if is(&source, dst) {
+            return Err(Errno::EINVAL);
+        }
         if let Some(target) = &target {
             if Arc::ptr_eq(&source, target) {
                 return Ok(());
+            }
+            // Replacing one of the two locked directories (an ancestor of the source): it
+            // is not empty, and reading it here would deadlock.
+            if is(target, self) || is(target, dst) {
+                return Err(Errno::ENOTEMPTY);
             }
             match (src_is_dir, is_dir(target)) {
                 (true, false) => return Err(Errno::ENOTDIR),

@@ -322,6 +322,26 @@ impl AddressSpace {
         Ok(())
     }
 
+    /// Checks, without copying, that `len` bytes at `addr` are readable (or writable),
+    /// faulting the pages in: `EFAULT` otherwise. Lets a caller refuse a bad destination
+    /// before consuming data it could not give back (a pipe read).
+    pub fn probe(&mut self, addr: u64, len: usize, write: bool) -> KResult<()> {
+        if len == 0 {
+            return Ok(());
+        }
+        let last = addr.checked_add(len as u64 - 1).ok_or(Errno::EFAULT)?;
+        let access = if write { Access::Write } else { Access::Read };
+        let mut va = page_align_down(addr);
+        while va <= last {
+            self.resolve(va.max(addr), access).map_err(|_| Errno::EFAULT)?;
+            va = match va.checked_add(PAGE_SIZE) {
+                Some(v) => v,
+                None => break,
+            };
+        }
+        Ok(())
+    }
+
     /// Copies user memory at `addr` into `buf`; `EFAULT` for any byte not readable.
     pub fn read_user(&mut self, addr: u64, buf: &mut [u8]) -> KResult<()> {
         let mut done = 0usize;
@@ -415,6 +435,13 @@ impl Drop for AddressSpace {
 /// hold that lock when calling a syscall helper).
 pub struct UserSpace<'a>(pub &'a Mutex<AddressSpace>);
 
+impl UserSpace<'_> {
+    /// [`AddressSpace::probe`] for writing (see the requested `UserMem::check_write`).
+    pub fn check_write(&self, addr: u64, len: usize) -> KResult<()> {
+        self.0.lock().probe(addr, len, true)
+    }
+}
+
 impl UserMem for UserSpace<'_> {
     fn read(&self, addr: u64, buf: &mut [u8]) -> KResult<()> {
         self.0.lock().read_user(addr, buf)
@@ -422,6 +449,20 @@ impl UserMem for UserSpace<'_> {
 
     fn write(&self, addr: u64, buf: &[u8]) -> KResult<()> {
         self.0.lock().write_user(addr, buf)
+    }
+
+    fn writable_prefix(&self, addr: u64, len: usize) -> usize {
+        let mut aspace = self.0.lock();
+        let mut done = 0usize;
+        while done < len {
+            let at = addr.wrapping_add(done as u64);
+            let n = ((PAGE_SIZE - at % PAGE_SIZE) as usize).min(len - done);
+            if aspace.probe(at, n, true).is_err() {
+                break;
+            }
+            done += n;
+        }
+        done
     }
 }
 

@@ -178,7 +178,8 @@ pub fn check_arg_limits(argv: &[&[u8]], envp: &[&[u8]], execfn: &[u8]) -> KResul
 /// Loads `p.image` into a new address space over `mapper` and builds its stack. Errors:
 /// `E2BIG` (arguments), `ENOEXEC` (not a loadable x86_64 ELF64, or dynamically linked),
 /// `EINVAL` (a segment or the entry outside user space), `EPERM` (a segment below
-/// `mmap_min_addr`), `ENOMEM`.
+/// `mmap_min_addr`: refused even though `mmap` would allow it to root, so that page 0 is
+/// never mapped by a program header), `ENOMEM`.
 pub fn exec(
     p: &ExecParams<'_>,
     mapper: Box<dyn PageMapper>,

@@ -87,6 +87,22 @@ impl SigInfo {
         SigInfo { signo, errno: 0, code, fields: SigFields::Fault { addr } }
     }
 
+    /// The SIGCHLD a parent gets when child `pid` ends with Linux exit code `exit_code` (the
+    /// wait status: signal in bits 0..6, 0x80 for a core dump, exit status in bits 8..15):
+    /// `CLD_DUMPED`/`CLD_KILLED` with the signal, or `CLD_EXITED` with the status (Linux's
+    /// `do_notify_parent`; CPU times are 0 here).
+    pub fn child_exit(pid: u32, exit_code: u32) -> Self {
+        let sig = i32::try_from(exit_code & 0x7f).unwrap_or(0);
+        let (code, status) = if exit_code & 0x80 != 0 {
+            (CLD_DUMPED, sig)
+        } else if sig != 0 {
+            (CLD_KILLED, sig)
+        } else {
+            (CLD_EXITED, i32::try_from((exit_code >> 8) & 0xff).unwrap_or(0))
+        };
+        SigInfo { signo: 17, errno: 0, code, fields: SigFields::Child { pid, uid: 0, status, utime: 0, stime: 0 } }
+    }
+
     /// A signal the kernel raises for itself (`SI_KERNEL`).
     pub fn kernel(signo: u32) -> Self {
         SigInfo { signo, errno: 0, code: SI_KERNEL, fields: SigFields::None }

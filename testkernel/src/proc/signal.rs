@@ -430,6 +430,14 @@ pub(crate) struct ThreadState {
     pub(crate) saved: Option<SigSet>,
 }
 
+impl ThreadState {
+    /// Signals blocked now or by the mask a temporary one replaced (Linux checks both
+    /// `blocked` and `real_blocked` before discarding an ignored signal).
+    fn blocked_or_saved(&self) -> SigSet {
+        self.blocked | self.saved.unwrap_or(0)
+    }
+}
+
 /// Per-thread signal state.
 pub struct ThreadSignals {
     pub(crate) inner: Mutex<ThreadState>,
@@ -579,7 +587,7 @@ impl ThreadSignals {
         }
         let p = process.inner.lock();
         let mut s = self.inner.lock();
-        if discard(&p, s.blocked, &info) {
+        if discard(&p, s.blocked_or_saved(), &info) {
             return Posted::Ignored;
         }
         s.pending.post(info);
@@ -658,6 +666,18 @@ impl ThreadSignals {
         }
     }
 
+    /// Takes the first pending signal of `set` (thread queue first, then the process's;
+    /// synchronous signals and low numbers first), whatever the blocked mask: the core of
+    /// `rt_sigtimedwait`.
+    pub fn dequeue_from(&self, process: &ProcessSignals, set: SigSet) -> Option<SigInfo> {
+        let mut p = process.inner.lock();
+        let mut s = self.inner.lock();
+        if let Some(sig) = next_signal(s.pending.mask, !set) {
+            return Some(s.pending.take(sig));
+        }
+        next_signal(p.shared.mask, !set).map(|sig| p.shared.take(sig))
+    }
+
     /// The alternate stack.
     pub fn altstack(&self) -> AltStack {
         self.inner.lock().altstack
@@ -719,7 +739,7 @@ pub fn post_to_process(process: &ProcessSignals, threads: &[&ThreadSignals], inf
     }
     {
         let mut p = process.inner.lock();
-        let leader_blocked = threads.first().map_or(0, |t| t.inner.lock().blocked);
+        let leader_blocked = threads.first().map_or(0, |t| t.inner.lock().blocked_or_saved());
         if discard(&p, leader_blocked, &info) {
             return None;
         }

@@ -37,6 +37,9 @@ pub fn sys_getdents64(mem: &dyn UserMem, files: &Mutex<FdTable>, fd: i32, dirp: 
     let file = get_file(files, fd)?;
     let len = usize::try_from(count).unwrap_or(usize::MAX).min(64 * 1024);
     let mut buf = vec![0u8; len];
+    // The position moves only if the records can be stored: check the buffer first.
+    mem.read(dirp, &mut buf)?;
+    mem.write(dirp, &buf)?;
     let n = file.ops.getdents(&file, &mut buf)?;
     mem.write(dirp, &buf[..n.min(len)])?;
     Ok(n as u64)

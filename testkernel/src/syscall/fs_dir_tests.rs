@@ -264,4 +264,5 @@ fn getdents_lists_dot_dotdot_and_survives_removal() {
     assert_eq!(getdents(&e, 77, 256), Err(Errno::EBADF));
     crate::syscall::fs_rw::sys_lseek(&e.files, rfd, 0, 0).unwrap();
     assert_eq!(sys_getdents64(&e.mem, &e.files, rfd, 0x8, 256), Err(Errno::EFAULT));
+    assert_eq!(getdents(&e, rfd, 4096).unwrap(), all, "a fault does not move the position");
 }

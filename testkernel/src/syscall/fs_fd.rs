@@ -3,8 +3,9 @@
 //! `fs/fcntl.c`, `fs/ioctl.c`, `fs/open.c`).
 //!
 //! `fcntl` implements `F_DUPFD`, `F_DUPFD_CLOEXEC`, `F_GETFD`, `F_SETFD`, `F_GETFL`,
-//! `F_SETFL` (only `O_APPEND`, `O_NONBLOCK`, `O_DIRECT`, `O_NOATIME`, `O_ASYNC` change);
-//! every other command (record locks, leases, pipe sizes, seals...) is `EINVAL`. An `O_PATH`
+//! `F_SETFL` (only `O_APPEND`, `O_NONBLOCK`, `O_DIRECT`, `O_NOATIME`, `O_ASYNC` change),
+//! and `F_GETPIPE_SZ`/`F_SETPIPE_SZ` through the pipe code (`EBADF` for a non-pipe); every
+//! other command (record locks, leases, pipe sizes, seals...) is `EINVAL`. An `O_PATH`
 //! descriptor allows only the dup and flag-reading commands (`EBADF` otherwise), as in Linux.
 //! `ioctl` handles `FIOCLEX`, `FIONCLEX`, `FIONBIO`, `FIOASYNC` and, for regular files,
 //! `FIONREAD` itself, and passes everything else to the file (`ENOTTY` by default).
@@ -34,6 +35,10 @@ pub const F_GETFL: u32 = 3;
 pub const F_SETFL: u32 = 4;
 /// `F_DUPFD_CLOEXEC`.
 pub const F_DUPFD_CLOEXEC: u32 = 1030;
+/// `F_SETPIPE_SZ`.
+pub const F_SETPIPE_SZ: u32 = 1031;
+/// `F_GETPIPE_SZ`.
+pub const F_GETPIPE_SZ: u32 = 1032;
 /// `FD_CLOEXEC`.
 pub const FD_CLOEXEC: u64 = 1;
 
@@ -95,6 +100,7 @@ pub fn sys_fcntl(files: &Mutex<FdTable>, fd: i32, cmd: u32, arg: u64) -> KResult
             file.set_flags(arg as u32);
             Ok(0)
         }
+        F_SETPIPE_SZ | F_GETPIPE_SZ => crate::fs::pipe::pipe_fcntl(&file, cmd, arg),
         _ => Err(Errno::EINVAL),
     }
 }

@@ -46,8 +46,13 @@ fn fcntl_commands() {
     assert_eq!(sys_fcntl(&e.files, fd, F_SETFL, u64::from(O_APPEND | O_NONBLOCK | 1)), Ok(0));
     assert_eq!(sys_fcntl(&e.files, fd, F_GETFL, 0), Ok(u64::from(2 | O_LARGEFILE | O_APPEND | O_NONBLOCK)));
     assert_eq!(sys_fcntl(&e.files, fd, 5, 0), Err(Errno::EINVAL));
-    assert_eq!(sys_fcntl(&e.files, fd, 1031, 0), Err(Errno::EINVAL));
+    assert_eq!(sys_fcntl(&e.files, fd, 1033, 0), Err(Errno::EINVAL));
     assert_eq!(sys_fcntl(&e.files, 99, F_GETFD, 0), Err(Errno::EBADF));
+    let (r, _w) = crate::fs::pipe::new_pipe(0);
+    let pfd = e.files.lock().install(r, false).unwrap();
+    assert_eq!(sys_fcntl(&e.files, pfd, F_GETPIPE_SZ, 0), Ok(65536));
+    assert_eq!(sys_fcntl(&e.files, pfd, F_SETPIPE_SZ, 5000), Ok(8192));
+    assert_eq!(sys_fcntl(&e.files, fd, F_GETPIPE_SZ, 0), Err(Errno::EBADF));
     let p = e.open("/f", 0o10000000).unwrap();
     assert_eq!(sys_fcntl(&e.files, p, F_SETFL, 0), Err(Errno::EBADF));
     assert!(sys_fcntl(&e.files, p, F_DUPFD, 0).is_ok());

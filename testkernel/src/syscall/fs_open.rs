@@ -9,8 +9,8 @@
 //! directory for writing or with `O_TRUNC` is `EISDIR`; `O_TRUNC` truncates a regular file
 //! whatever the access mode; the new file's mode is `mode & 07777 & ~umask`. The file status
 //! flags (`F_GETFL`) drop `O_CREAT|O_EXCL|O_NOCTTY|O_TRUNC|O_CLOEXEC` and gain `O_LARGEFILE`.
-//! Not done: `O_TMPFILE` (`EOPNOTSUPP`), creating the target of a dangling symlink with
-//! `O_CREAT` (`ENOENT` here), permission checks (everything runs as root).
+//! `O_CREAT` through a dangling symlink creates its target. Not done: `O_TMPFILE`
+//! (`EOPNOTSUPP`), permission checks (everything runs as root).
 
 use alloc::sync::Arc;
 
@@ -23,7 +23,7 @@ use crate::fs::fdtable::FdTable;
 use crate::fs::file::{OpenFile, O_ACCMODE, O_RDWR, O_WRONLY};
 use crate::fs::generic::{open_location, O_PATH};
 use crate::fs::inode::FileType;
-use crate::fs::vfs::{Last, Location, Vfs};
+use crate::fs::vfs::{Last, Location, Vfs, MAXSYMLINKS};
 use crate::user::UserMem;
 use crate::KResult;
 
@@ -52,7 +52,7 @@ pub fn open_path(
     let start = start_for(files, fs, dirfd, path)?;
     let (loc, created) = if flags & O_CREAT != 0 {
         let umask = fs.lock().umask;
-        open_create(vfs, &start, path, flags, mode & 0o7777 & !umask)?
+        open_create(vfs, &start, path, flags, mode & 0o7777 & !umask, 0)?
     } else {
         (vfs.resolve(&start, path, flags & O_NOFOLLOW == 0)?, false)
     };
@@ -86,38 +86,41 @@ fn parent_ino(vfs: &Vfs, loc: &Location) -> u64 {
 }
 
 /// The `O_CREAT` path: the existing file (following a final symlink unless `O_EXCL` or
-/// `O_NOFOLLOW`) or a new regular file; returns whether it was created.
-fn open_create(vfs: &Vfs, start: &Location, path: &[u8], flags: u32, mode: u32) -> KResult<(Location, bool)> {
+/// `O_NOFOLLOW`; a dangling one gets its target created, as in Linux) or a new regular file;
+/// returns whether it was created. `links` counts the symlinks followed so far.
+fn open_create(
+    vfs: &Vfs,
+    start: &Location,
+    path: &[u8],
+    flags: u32,
+    mode: u32,
+    links: u32,
+) -> KResult<(Location, bool)> {
     let parent = vfs.resolve_parent(start, path)?;
     let Last::Name(name) = parent.last else { return Err(Errno::EISDIR) };
+    if parent.trailing_slash {
+        return Err(Errno::EISDIR);
+    }
     match vfs.lookup_child(&parent.dir, &name) {
         Ok(existing) => {
             if flags & O_EXCL != 0 {
                 return Err(Errno::EEXIST);
             }
-            let kind = existing.inode.file_type();
-            if kind == FileType::Directory {
-                return Err(Errno::EISDIR);
-            }
-            if kind == FileType::Symlink {
-                if flags & O_NOFOLLOW != 0 {
-                    return Err(Errno::ELOOP);
+            match existing.inode.file_type() {
+                FileType::Directory => Err(Errno::EISDIR),
+                FileType::Symlink if flags & O_NOFOLLOW != 0 => Err(Errno::ELOOP),
+                FileType::Symlink if links >= MAXSYMLINKS => Err(Errno::ELOOP),
+                FileType::Symlink => {
+                    let target = existing.inode.readlink()?;
+                    if target.is_empty() {
+                        return Err(Errno::ENOENT);
+                    }
+                    open_create(vfs, &parent.dir, &target, flags, mode, links + 1)
                 }
-                let target = vfs.resolve(&parent.dir, &name, true)?;
-                if target.inode.file_type() == FileType::Directory {
-                    return Err(Errno::EISDIR);
-                }
-                return Ok((target, false));
+                _ => Ok((existing, false)),
             }
-            if parent.trailing_slash {
-                return Err(Errno::ENOTDIR);
-            }
-            Ok((existing, false))
         }
         Err(Errno::ENOENT) => {
-            if parent.trailing_slash {
-                return Err(Errno::EISDIR);
-            }
             let inode = parent.dir.inode.create(&name, FileType::Regular, mode)?;
             Ok((Location { path: parent.dir.child_path(&name), inode }, true))
         }

@@ -42,6 +42,7 @@ fn open_errors() {
         ("/dir", O_CREAT | O_RDONLY, Errno::EISDIR),
         ("/dlink", O_CREAT | O_RDONLY, Errno::EISDIR),
         ("/new/", O_CREAT | O_WRONLY, Errno::EISDIR),
+        ("/file/", O_CREAT | O_WRONLY, Errno::EISDIR),
         ("/.", O_CREAT | O_WRONLY, Errno::EISDIR),
         ("/", O_CREAT | O_WRONLY, Errno::EISDIR),
         ("/dir", O_WRONLY, Errno::EISDIR),
@@ -80,6 +81,15 @@ fn creat_follows_symlinks_and_truncates() {
     // O_TRUNC even with O_RDONLY (Linux truncates whenever O_TRUNC is given).
     let fd = e.open("/file", O_RDONLY | O_TRUNC).unwrap();
     assert_eq!(e.read(fd, 10).unwrap(), b"");
+    // Through a dangling symlink (relative, then absolute): the target is created.
+    e.vfs.mkdir_all(b"/d", 0o755).unwrap();
+    e.vfs.resolve(&e.vfs.root(), b"/d", true).unwrap().inode.symlink(b"dl", b"../made").unwrap();
+    e.vfs.root().inode.symlink(b"dl2", b"/d/dl").unwrap();
+    e.open("/dl2", O_CREAT | O_WRONLY).unwrap();
+    assert!(e.vfs.resolve(&e.vfs.root(), b"/made", false).is_ok());
+    e.vfs.root().inode.symlink(b"self", b"self").unwrap();
+    assert_eq!(e.open("/self", O_CREAT | O_WRONLY), Err(Errno::ELOOP));
+    assert_eq!(e.open("/d/dl", O_CREAT | O_EXCL | O_WRONLY), Err(Errno::EEXIST));
     let p = e.s("/c");
     let fd = sys_creat(&e.mem, &e.files, &e.fs, &e.vfs, p, 0o600).unwrap() as i32;
     assert_eq!(e.files.lock().get(fd).unwrap().flags() & O_ACCMODE, O_WRONLY);

@@ -6,8 +6,9 @@
 //! files (pipes, terminals) are read with one call (so a read never blocks twice) and
 //! written until done unless `O_NONBLOCK`. Counts are capped at `MAX_RW_COUNT`
 //! (`0x7ffff000`). A fault in the user buffer is `EFAULT` if nothing was transferred, else
-//! the count so far (for reads the file position has then already moved past the bytes
-//! that could not be stored, where Linux would not have consumed them). Checks in Linux's
+//! the count so far, and no data is lost: before a pipe or terminal read the
+//! destination is checked (read and written back unchanged); a regular file's position is
+//! put back when the copy-out faults. Checks in Linux's
 //! order: `EBADF` (bad fd, or not open for reading/writing, or `O_PATH`), then `EINVAL`
 //! (negative offset, bad iovec count/length, `whence > SEEK_HOLE`), then the file's own
 //! errors (`EISDIR`, `ESPIPE`, ...).
@@ -122,6 +123,13 @@ fn gather(mem: &dyn UserMem, segs: &Segs, mut at: usize, out: &mut [u8]) -> KRes
     Ok(())
 }
 
+/// `EFAULT` unless the segment bytes `at..at + scratch.len()` are writable: reads them and
+/// writes the same bytes back (user memory is left as it was; `scratch` is clobbered).
+fn probe_writable(mem: &dyn UserMem, segs: &Segs, at: usize, scratch: &mut [u8]) -> KResult<()> {
+    gather(mem, segs, at, scratch)?;
+    scatter(mem, segs, at, scratch)
+}
+
 fn partial(done: usize, e: Errno) -> KResult<usize> {
     if done > 0 {
         Ok(done)
@@ -138,6 +146,14 @@ fn do_read(mem: &dyn UserMem, file: &OpenFile, segs: &Segs, offset: Option<u64>)
     let mut done = 0;
     loop {
         let want = (total - done).min(CHUNK);
+        // Check the destination before taking data from a pipe or terminal: bytes that
+        // cannot be stored must stay there (as in Linux). Regular files are read first
+        // and their position put back on a fault (so a read at EOF never faults).
+        if !regular {
+            if let Err(e) = probe_writable(mem, segs, done, &mut chunk[..want]) {
+                return partial(done, e);
+            }
+        }
         let r = match offset {
             None => file.ops.read(file, &mut chunk[..want]),
             Some(o) => file.ops.read_at(o + done as u64, &mut chunk[..want]),
@@ -147,6 +163,10 @@ fn do_read(mem: &dyn UserMem, file: &OpenFile, segs: &Segs, offset: Option<u64>)
             Err(e) => return partial(done, e),
         };
         if let Err(e) = scatter(mem, segs, done, &chunk[..n]) {
+            if offset.is_none() {
+                let mut pos = file.pos.lock();
+                *pos = pos.saturating_sub(n as u64);
+            }
             return partial(done, e);
         }
         done += n;

@@ -84,6 +84,9 @@ fn large_transfers_span_chunks() {
     let end = crate::syscall::fs_testutil::BASE + (4 << 20);
     let at = end - 70_000;
     assert_eq!(sys_read(&e.mem, &e.files, fd, at, 200_000), Ok(65536));
+    assert_eq!(e.read(fd, 4).unwrap(), data[65536..65540], "position after the stored bytes");
+    assert_eq!(sys_read(&e.mem, &e.files, fd, 0x8, 4), Err(Errno::EFAULT));
+    assert_eq!(e.read(fd, 4).unwrap(), data[65540..65544], "a fault does not move the position");
 }
 
 #[test]
@@ -138,6 +141,8 @@ fn devices() {
     assert_eq!(sys_writev(&e.mem, &e.files, t, iov, 2), Ok(3));
     assert_eq!(&*e.console.0.lock(), b"abc");
     e.tty.input(b"line\n");
+    // A bad buffer does not consume terminal (or pipe) input.
+    assert_eq!(sys_read(&e.mem, &e.files, t, 0x8, 64), Err(Errno::EFAULT));
     assert_eq!(e.read(t, 64).unwrap(), b"line\n");
     sys_close(&e.files, t).unwrap();
 }

@@ -122,16 +122,17 @@ pub fn sys_getrandom(mem: &dyn UserMem, fill: &dyn Fn(&mut [u8]), buf: u64, coun
     Ok(done)
 }
 
-/// `sched_getaffinity(pid, len, mask)`: `EINVAL` when `len` is too small for the CPUs or
+/// `sched_getaffinity(pid, len, mask)` (`len` is C `unsigned int`): `EINVAL` when `len` is too small for the CPUs or
 /// not a multiple of 8, `ESRCH` when `pid` (0 = caller) names no task; writes
 /// `min(len, 8)` bytes and returns that count.
 pub fn sys_sched_getaffinity(
     mem: &dyn UserMem,
     task_exists: &dyn Fn(u32) -> bool,
     pid: i32,
-    len: u64,
+    len: u32,
     mask: u64,
 ) -> KResult<u64> {
+    let len = u64::from(len);
     if len.saturating_mul(8) < NR_CPUS || len % 8 != 0 {
         return Err(Errno::EINVAL);
     }
@@ -149,9 +150,10 @@ pub fn sys_sched_setaffinity(
     mem: &dyn UserMem,
     task_exists: &dyn Fn(u32) -> bool,
     pid: i32,
-    len: u64,
+    len: u32,
     mask: u64,
 ) -> KResult<u64> {
+    let len = u64::from(len);
     let mut bytes = [0u8; 8];
     let n = usize::try_from(len.min(CPUMASK_SIZE)).unwrap_or(8);
     if n != 0 {

@@ -4,13 +4,17 @@
 //! Argument checks follow Linux 6.1 in order (so the same bad call gets the same errno);
 //! the address-space work is in `mm::aspace_ops`.
 //!
-//! Deviations, all documented: `MAP_SHARED` of a regular file is a private copy, allowed
-//! only without `PROT_WRITE` (else `ENODEV`; the copy never reaches the file, and later file
-//! writes are not seen); device mappings (`MmapBacking::Frames`) are always shared, also
-//! when asked `MAP_PRIVATE` (the file's `mmap` may refuse that); `MAP_GROWSDOWN` areas do not
-//! grow; `mlock` neither populates nor pins (there is no swap); `MAP_HUGETLB` is `ENOMEM`
-//! (no huge pages reserved) for anonymous memory and `EINVAL` for files; `MADV_REMOVE` on a
-//! shared writable area is accepted without freeing.
+//! Deviations, all documented:
+//! - `MAP_SHARED` of a regular file (or `/dev/zero`) is a private copy, allowed only
+//!   without `PROT_WRITE` (else `ENODEV`): the copy never reaches the file and later file
+//!   writes are not seen. Shared anonymous memory is `MAP_SHARED | MAP_ANONYMOUS`.
+//! - Device mappings (`MmapBacking::Frames`) are always shared, also when asked
+//!   `MAP_PRIVATE` (the file's `mmap` may refuse that).
+//! - `MAP_GROWSDOWN` areas do not grow; `mlock` neither populates nor pins (no swap).
+//! - `MAP_HUGETLB` is `ENOMEM` (no huge pages reserved) for anonymous memory, `EINVAL` for
+//!   files; `MADV_REMOVE` on a shared writable area is accepted without freeing.
+//! - `MAP_FIXED` below `mmap_min_addr` is allowed, as Linux allows it to a process with
+//!   `CAP_SYS_RAWIO` (every process is root here).
 //!
 //! Reference: Linux 6.1 arch/x86/kernel/sys_x86_64.c (`sys_mmap`), mm/mmap.c (`do_mmap`,
 //! `ksys_mmap_pgoff`, `brk`, `__vm_munmap`), mm/mprotect.c (`do_mprotect_pkey`),

@@ -6,6 +6,7 @@
 pub mod dispatch;
 pub mod epoll;
 pub mod eventfd;
+pub mod fs_attr;
 pub mod fs_dir;
 pub mod fs_fd;
 pub mod fs_open;
@@ -20,6 +21,8 @@ pub mod info;
 pub mod mm;
 pub mod pipe;
 pub mod poll;
+#[cfg(target_os = "none")]
+pub mod process;
 pub mod rlimit;
 pub mod signal;
 pub mod time;

@@ -4,22 +4,20 @@ use spin::Mutex;
 use syscall_abi::Errno;
 
 use crate::fs::file::O_NONBLOCK;
-use crate::fs::pipe::new_pipe;
+use crate::fs::pipe::{new_pipe, O_DIRECT};
 use crate::fs::FdTable;
 use crate::user::UserMem;
 use crate::KResult;
 
 /// `O_CLOEXEC`.
 pub const O_CLOEXEC: u32 = 0o2000000;
-/// `O_DIRECT` (packet-mode pipes).
-pub const O_DIRECT: u32 = 0o40000;
 /// `O_NOTIFICATION_PIPE` (= `O_EXCL`).
 pub const O_NOTIFICATION_PIPE: u32 = 0o200;
 
 /// `pipe2(fds, flags)`: creates a pipe and stores `[read fd, write fd]` (two `int`s) at
 /// `fds`. `EINVAL` for flags outside `O_CLOEXEC | O_NONBLOCK | O_DIRECT |
-/// O_NOTIFICATION_PIPE`; `O_DIRECT` (packet mode) is not implemented and is `EINVAL` (what
-/// Linux before 3.4 answered); `O_NOTIFICATION_PIPE` is `ENOPKG` (Linux without
+/// O_NOTIFICATION_PIPE`; `O_DIRECT` makes a packet-mode pipe (see `fs/pipe.rs`);
+/// `O_NOTIFICATION_PIPE` is `ENOPKG` (Linux without
 /// `CONFIG_WATCH_QUEUE`); `EMFILE` when two fds are not free; `EFAULT` if `fds` is not
 /// writable (no fd is left open then).
 pub fn sys_pipe2(mem: &dyn UserMem, files: &Mutex<FdTable>, fds: u64, flags: u32) -> KResult<u64> {
@@ -28,9 +26,6 @@ pub fn sys_pipe2(mem: &dyn UserMem, files: &Mutex<FdTable>, fds: u64, flags: u32
     }
     if flags & O_NOTIFICATION_PIPE != 0 {
         return Err(Errno::ENOPKG);
-    }
-    if flags & O_DIRECT != 0 {
-        return Err(Errno::EINVAL);
     }
     let (r, w) = new_pipe(flags);
     let cloexec = flags & O_CLOEXEC != 0;
@@ -77,7 +72,6 @@ mod tests {
         let files = Mutex::new(FdTable::new());
         assert_eq!(sys_pipe2(&mem, &files, 0x1000, 0o1), Err(Errno::EINVAL));
         assert_eq!(sys_pipe2(&mem, &files, 0x1000, O_NOTIFICATION_PIPE), Err(Errno::ENOPKG));
-        assert_eq!(sys_pipe2(&mem, &files, 0x1000, O_DIRECT), Err(Errno::EINVAL));
         assert!(files.lock().iter().next().is_none());
         assert_eq!(sys_pipe(&mem, &files, 0x1000), Ok(0));
         assert_eq!(read_val::<[i32; 2]>(&mem, 0x1000), Ok([0, 1]));
@@ -94,6 +88,12 @@ mod tests {
         assert_eq!(t.get(2).unwrap().flags(), O_NONBLOCK);
         assert_eq!(t.get(3).unwrap().flags(), 1 | O_NONBLOCK);
         assert!(t.get(2).unwrap().path.starts_with("pipe:["));
+        drop(t);
+        // O_DIRECT: on the write end only.
+        assert_eq!(sys_pipe2(&mem, &files, 0x1010, O_DIRECT), Ok(0));
+        let t = files.lock();
+        assert_eq!(t.get(4).unwrap().flags(), 0);
+        assert_eq!(t.get(5).unwrap().flags(), 1 | O_DIRECT);
     }
 
     #[test]

@@ -30,6 +30,10 @@ const POLLOUT_SET: u32 = 0x004 | 0x100 | 0x200 | 0x008;
 /// `POLLEX_SET`: exceptional condition.
 const POLLEX_SET: u32 = 0x002;
 const NSEC_PER_SEC: u64 = 1_000_000_000;
+/// Linux's `nr_open` default: `RLIMIT_NOFILE` can never exceed it there, so neither `nfds`
+/// of `poll` nor of `select` can; capping here bounds the kernel allocation whatever limit
+/// the fd table carries.
+const NR_OPEN: usize = 1 << 20;
 
 /// A timeout as Linux's `poll_select_set_timeout` takes it: `None` waits forever, `Some(0)`
 /// only checks.
@@ -144,7 +148,7 @@ fn wait_ready(files: &[Arc<OpenFile>], t: &Timeout, mut eval: impl FnMut() -> us
 }
 
 fn do_poll(mem: &dyn UserMem, files: &Mutex<FdTable>, fds: u64, nfds: u32, t: &Timeout) -> KResult<u64> {
-    let limit = files.lock().limit();
+    let limit = files.lock().limit().min(NR_OPEN);
     let n = usize::try_from(nfds).map_err(|_| Errno::EINVAL)?;
     if n > limit {
         return Err(Errno::EINVAL);
@@ -250,7 +254,7 @@ impl FdSet {
 }
 
 fn do_select(mem: &dyn UserMem, files: &Mutex<FdTable>, nfds: i32, sets: [u64; 3], t: &Timeout) -> KResult<u64> {
-    let limit = files.lock().limit();
+    let limit = files.lock().limit().min(NR_OPEN);
     let n = usize::try_from(nfds).map_err(|_| Errno::EINVAL)?.min(limit);
     let nwords = n.div_ceil(64);
     let inp =

@@ -63,6 +63,10 @@ fn poll_errors() {
     assert_eq!(sys_poll(&e.mem, &e.files, BASE, 5, 0), Err(Errno::EINVAL));
     assert_eq!(sys_poll(&e.mem, &e.files, 0x100, 1, 0), Err(Errno::EFAULT));
     assert_eq!(sys_poll(&e.mem, &e.files, BASE + 4092, 1, 0), Err(Errno::EFAULT));
+    // Whatever the table's limit, nfds never exceeds Linux's nr_open.
+    e.files.lock().set_limit(usize::MAX);
+    assert_eq!(sys_poll(&e.mem, &e.files, BASE, (1 << 20) + 1, 0), Err(Errno::EINVAL));
+    assert_eq!(sys_poll(&e.mem, &e.files, BASE, u32::MAX, 0), Err(Errno::EINVAL));
     // nfds 0 with a zero timeout: nothing to do.
     assert_eq!(sys_poll(&e.mem, &e.files, 0, 0, 0), Ok(0));
 }

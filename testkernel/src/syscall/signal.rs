@@ -1,5 +1,5 @@
 //! Signal syscalls: `rt_sigaction`, `rt_sigprocmask`, `rt_sigpending`, `sigaltstack`,
-//! `rt_sigsuspend`, `pause`, `kill`, `tgkill`, `tkill`. (`rt_sigreturn` is [`crate::proc::sigframe::rt_sigreturn`],
+//! `rt_sigsuspend`, `pause`, `rt_sigtimedwait`, `kill`, `tgkill`, `tkill`. (`rt_sigreturn` is [`crate::proc::sigframe::rt_sigreturn`],
 //! which kcore calls with the saved registers.)
 //!
 //! Sending goes through [`SignalHost`], which the kernel implements over its process table.
@@ -16,9 +16,10 @@ use alloc::vec::Vec;
 use syscall_abi::Errno;
 
 use crate::proc::signal::{
-    AltStack, ProcessSignals, SigAction, SigInfo, SigSet, ThreadSignals, NSIG, SI_TKILL, SI_USER,
+    AltStack, ProcessSignals, SigAction, SigInfo, SigSet, ThreadSignals, NSIG, SI_TKILL, SI_USER, UNBLOCKABLE,
 };
 use crate::sync::WaitQueue;
+use crate::syscall::time::read_timespec_ns;
 use crate::user::{read_val, write_val, UserMem};
 use crate::KResult;
 
@@ -175,6 +176,47 @@ pub fn sys_rt_sigsuspend(
 /// `pause()`: waits for a deliverable signal; `EINTR`.
 pub fn sys_pause(process: &ProcessSignals, thread: &ThreadSignals) -> KResult<u64> {
     suspend(process, thread, None)
+}
+
+/// `rt_sigtimedwait(these, info, timeout, sigsetsize)`: takes a pending signal of `these`
+/// (blocked or not; SIGKILL/SIGSTOP excluded) and returns its number, writing its
+/// `siginfo_t` to `info` when not NULL. Without one, waits with `these` unblocked until one
+/// arrives, up to the relative `timeout` (NULL: forever; zero: no wait): `EAGAIN` when it
+/// expires, `EINTR` when another signal interrupts. `EINVAL` for `sigsetsize != 8` or a bad
+/// timespec, `EFAULT`.
+pub fn sys_rt_sigtimedwait(
+    process: &ProcessSignals,
+    thread: &ThreadSignals,
+    mem: &dyn UserMem,
+    these: u64,
+    info: u64,
+    timeout: u64,
+    sigsetsize: u64,
+) -> KResult<u64> {
+    if sigsetsize != SIGSET_SIZE {
+        return Err(Errno::EINVAL);
+    }
+    let these = read_val::<u64>(mem, these)? & !UNBLOCKABLE;
+    let wait_ns = if timeout != 0 { Some(read_timespec_ns(mem, timeout)?) } else { None };
+    let mut got = thread.dequeue_from(process, these);
+    let mut waited = Ok(());
+    if got.is_none() && wait_ns != Some(0) {
+        let deadline = wait_ns.map(|ns| crate::time::monotonic_ns().saturating_add(ns));
+        thread.set_temporary_mask(thread.blocked() & !these);
+        waited = SUSPENDED.wait_until(deadline, || thread.has_deliverable(process));
+        thread.restore_saved_mask();
+        got = thread.dequeue_from(process, these);
+    }
+    match got {
+        Some(si) => {
+            if info != 0 {
+                mem.write(info, &si.to_bytes())?;
+            }
+            Ok(u64::from(si.signo))
+        }
+        None if wait_ns == Some(0) || waited == Err(Errno::ETIMEDOUT) => Err(Errno::EAGAIN),
+        None => Err(Errno::EINTR),
+    }
 }
 
 /// Sends `sig` (already range-checked by the caller's order of checks) to every process in

@@ -5,7 +5,7 @@ use alloc::vec;
 use spin::Mutex;
 
 use super::*;
-use crate::proc::signal::{sigmask, SA_RESTORER, SIGKILL, SIGUSR1, SIGUSR2, SS_ONSTACK, UNBLOCKABLE};
+use crate::proc::signal::{post_to_process, sigmask, SA_RESTORER, SIGKILL, SIGUSR1, SIGUSR2, SS_ONSTACK, UNBLOCKABLE};
 use crate::user::TestMem;
 
 /// Processes: 1 (pgid 1), 100 = caller (pgid 100, threads 100 and 102), 101 (pgid 100),
@@ -245,4 +245,69 @@ fn sigsuspend_waits_for_a_signal_with_the_temporary_mask() {
     t.sigprocmask(2, 0).unwrap();
     t.post(&p, SigInfo::kill(SIGUSR1, SI_TKILL, 1));
     assert_eq!(sys_pause(&p, &t), Err(Errno::EINTR));
+}
+
+#[test]
+fn sigtimedwait() {
+    use alloc::sync::Arc;
+    const TS: u64 = BASE + 0xa0;
+    const INFO: u64 = BASE - 0x100;
+    let p = Arc::new(ProcessSignals::new());
+    let t = Arc::new(ThreadSignals::new());
+    let m = TestMem::new(BASE - 0x100, 0x200);
+    t.sigprocmask(2, sigmask(SIGUSR1)).unwrap();
+    write_val(&m, SET, &(sigmask(SIGUSR1) | sigmask(SIGKILL))).unwrap();
+    write_val(&m, TS, &[0i64, 0]).unwrap();
+    assert_eq!(sys_rt_sigtimedwait(&p, &t, &m, SET, 0, 0, 16), Err(Errno::EINVAL));
+    assert_eq!(sys_rt_sigtimedwait(&p, &t, &m, 8, 0, 0, 8), Err(Errno::EFAULT));
+    assert_eq!(sys_rt_sigtimedwait(&p, &t, &m, SET, 0, 8, 8), Err(Errno::EFAULT));
+    write_val(&m, TS, &[0i64, 1_000_000_000]).unwrap();
+    assert_eq!(sys_rt_sigtimedwait(&p, &t, &m, SET, 0, TS, 8), Err(Errno::EINVAL));
+    // Zero timeout: poll.
+    write_val(&m, TS, &[0i64, 0]).unwrap();
+    assert_eq!(sys_rt_sigtimedwait(&p, &t, &m, SET, 0, TS, 8), Err(Errno::EAGAIN));
+    // Already pending (blocked, process-directed): taken at once with its siginfo.
+    assert_eq!(post_to_process(&p, &[&*t], SigInfo::kill(SIGUSR1, SI_USER, 33)), None);
+    assert_eq!(sys_rt_sigtimedwait(&p, &t, &m, SET, INFO, TS, 8), Ok(u64::from(SIGUSR1)));
+    assert_eq!(read_val::<[u32; 5]>(&m, INFO), Ok([SIGUSR1, 0, 0, 0, 33]));
+    assert_eq!(t.pending_blocked(&p), 0);
+    // A timed wait that expires: EAGAIN, the mask is back.
+    write_val(&m, TS, &[0i64, 20_000_000]).unwrap();
+    let t0 = crate::time::monotonic_ns();
+    assert_eq!(sys_rt_sigtimedwait(&p, &t, &m, SET, 0, TS, 8), Err(Errno::EAGAIN));
+    assert!(crate::time::monotonic_ns() - t0 >= 20_000_000);
+    assert_eq!(t.blocked(), sigmask(SIGUSR1));
+    // A signal arriving during an endless wait; SIGCHLD (default ignore) in the set is not
+    // discarded while the wait unblocks it, because it was blocked before.
+    write_val(&m, SET, &sigmask(crate::proc::signal::SIGCHLD)).unwrap();
+    t.sigprocmask(0, sigmask(crate::proc::signal::SIGCHLD)).unwrap();
+    let (p2, t2) = (p.clone(), t.clone());
+    let poster = std::thread::spawn(move || {
+        while t2.blocked() & sigmask(crate::proc::signal::SIGCHLD) != 0 {
+            std::thread::yield_now();
+        }
+        post_to_process(&p2, &[&*t2], SigInfo::child_exit(77, 3 << 8))
+    });
+    assert_eq!(sys_rt_sigtimedwait(&p, &t, &m, SET, INFO, 0, 8), Ok(17));
+    assert_eq!(poster.join().unwrap(), Some(0));
+    assert_eq!(read_val::<[i32; 7]>(&m, INFO), Ok([17, 0, crate::proc::signal::CLD_EXITED, 0, 77, 0, 3]));
+    // Another (deliverable) signal interrupts.
+    write_val(&m, SET, &sigmask(SIGUSR2)).unwrap();
+    p.sigaction(&t, SIGUSR1, Some(SigAction { handler: 0x5000, flags: SA_RESTORER, restorer: 1, mask: 0 })).unwrap();
+    t.sigprocmask(2, 0).unwrap();
+    t.post(&p, SigInfo::kill(SIGUSR1, SI_TKILL, 1));
+    assert_eq!(sys_rt_sigtimedwait(&p, &t, &m, SET, 0, 0, 8), Err(Errno::EINTR));
+}
+
+#[test]
+fn child_exit_siginfo() {
+    use crate::proc::signal::{SigFields, CLD_DUMPED, CLD_EXITED, CLD_KILLED};
+    let f = |code| match SigInfo::child_exit(5, code) {
+        SigInfo { signo: 17, code, fields: SigFields::Child { pid: 5, status, .. }, .. } => (code, status),
+        other => panic!("{other:?}"),
+    };
+    assert_eq!(f(0), (CLD_EXITED, 0));
+    assert_eq!(f(42 << 8), (CLD_EXITED, 42));
+    assert_eq!(f(9), (CLD_KILLED, 9));
+    assert_eq!(f(0x80 | 11), (CLD_DUMPED, 11));
 }

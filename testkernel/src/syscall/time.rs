@@ -54,9 +54,10 @@ pub const CLOCK_TAI: i32 = 11;
 /// `TIMER_ABSTIME` flag of `clock_nanosleep`.
 pub const TIMER_ABSTIME: i32 = 1;
 
-/// Nanoseconds per timer tick: the resolution `clock_getres` reports for the coarse clocks.
-/// TODO(kcore): keep equal to the timer interrupt period (100 Hz assumed here).
-pub const TICK_NS: u64 = 10_000_000;
+/// Nanoseconds per timer tick: the resolution `clock_getres` reports for the coarse clocks
+/// (4 ms, as on a Linux built with HZ=250). Must match `arch::timer::HZ` (250), which this
+/// portable module cannot import because `arch` only exists in kernel builds.
+pub const TICK_NS: u64 = 1_000_000_000 / 250;
 
 const NSEC_PER_SEC: u64 = 1_000_000_000;
 
@@ -143,8 +144,10 @@ fn split_ns(ns: u64, per_sec: u64, unit: u64) -> [i64; 2] {
 
 /// The monotonic deadline equivalent to absolute time `abs_ns` on `CLOCK_REALTIME`.
 pub fn realtime_to_monotonic_deadline(abs_ns: u64) -> u64 {
-    let now_mono = crate::time::monotonic_ns();
+    // Wall time first: the monotonic reading after it can only make the deadline later,
+    // never earlier than the realtime one.
     let now_real = crate::time::realtime_ns();
+    let now_mono = crate::time::monotonic_ns();
     now_mono.saturating_add(abs_ns.saturating_sub(now_real))
 }
 
@@ -156,10 +159,12 @@ pub fn sys_clock_gettime(mem: &dyn UserMem, clockid: i32, tp: u64) -> KResult<u6
 }
 
 /// `clock_getres(clockid, res)`: 1 ns for the high-resolution clocks, the tick for the
-/// coarse ones; `res` may be NULL.
+/// coarse ones and the PROF/VIRT CPU clocks; `res` may be NULL.
 pub fn sys_clock_getres(mem: &dyn UserMem, clockid: i32, res: u64) -> KResult<u64> {
     let resolution = match clock_kind(clockid)? {
         ClockKind::RealCoarse | ClockKind::MonoCoarse => TICK_NS,
+        // CPU clocks other than CPUCLOCK_SCHED (PROF, VIRT) tick (posix_cpu_clock_getres).
+        ClockKind::ProcessCpu | ClockKind::ThreadCpu if clockid < 0 && clockid & 3 != 2 => TICK_NS,
         ClockKind::Alarm => return Err(Errno::EINVAL),
         _ => 1,
     };
@@ -196,16 +201,23 @@ static SLEEPERS: WaitQueue = WaitQueue::new();
 /// Sleeps until the monotonic `deadline`; on `EINTR` writes the time left to `rem` when it
 /// is not 0 (`EFAULT` if that write fails, as in Linux).
 fn sleep_until(mem: &dyn UserMem, deadline: u64, rem: u64) -> KResult<u64> {
-    match SLEEPERS.wait_until(Some(deadline), || false) {
-        Ok(()) | Err(Errno::ETIMEDOUT) => Ok(0),
-        Err(Errno::EINTR) => {
-            if rem != 0 {
-                let left = deadline.saturating_sub(crate::time::monotonic_ns());
-                write_timespec_ns(mem, rem, left)?;
+    loop {
+        match SLEEPERS.wait_until(Some(deadline), || false) {
+            // Never return before the deadline, even if a timer fired a little early.
+            Ok(()) | Err(Errno::ETIMEDOUT) => {
+                if crate::time::monotonic_ns() >= deadline {
+                    return Ok(0);
+                }
             }
-            Err(Errno::EINTR)
+            Err(Errno::EINTR) => {
+                if rem != 0 {
+                    let left = deadline.saturating_sub(crate::time::monotonic_ns());
+                    write_timespec_ns(mem, rem, left)?;
+                }
+                return Err(Errno::EINTR);
+            }
+            Err(e) => return Err(e),
         }
-        Err(e) => Err(e),
     }
 }
 
@@ -224,6 +236,9 @@ pub fn sys_clock_nanosleep(mem: &dyn UserMem, clockid: i32, flags: i32, req: u64
     let realtime = match kind {
         ClockKind::Real => true,
         ClockKind::Mono | ClockKind::ProcessCpu => false,
+        // The generic CPU-clock ids refuse per-thread sleeps with EINVAL (posix_cpu_nsleep);
+        // CLOCK_THREAD_CPUTIME_ID itself has no nsleep at all (EOPNOTSUPP).
+        ClockKind::ThreadCpu if clockid < 0 => return Err(Errno::EINVAL),
         _ => return Err(Errno::EOPNOTSUPP),
     };
     let ns = read_timespec_ns(mem, req)?;

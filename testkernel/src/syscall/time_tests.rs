@@ -54,6 +54,10 @@ fn getres() {
         assert_eq!(sys_clock_getres(&m, id, TP), Ok(0));
         assert_eq!(ts(&m, TP), (0, i64::try_from(res).unwrap()), "clock {id}");
     }
+    for (id, res) in [(-6, 1), (-2, 1), (-8, TICK_NS), (-7, TICK_NS), (-4, TICK_NS)] {
+        assert_eq!(sys_clock_getres(&m, id, TP), Ok(0));
+        assert_eq!(ts(&m, TP), (0, i64::try_from(res).unwrap()), "cpu clock {id}");
+    }
     assert_eq!(sys_clock_getres(&m, CLOCK_MONOTONIC, 0), Ok(0));
     assert_eq!(sys_clock_getres(&m, 8, TP), Err(Errno::EINVAL));
     assert_eq!(sys_clock_getres(&m, 99, 0), Err(Errno::EINVAL));
@@ -128,10 +132,11 @@ fn clock_nanosleep_relative_absolute_and_errors() {
         (CLOCK_BOOTTIME_ALARM, Errno::EOPNOTSUPP),
         (10, Errno::EINVAL),
         (-1, Errno::EINVAL),
+        (-2, Errno::EINVAL),
     ] {
         assert_eq!(sys_clock_nanosleep(&m, id, 0, TP, 0), Err(e), "clock {id}");
     }
-    for id in [CLOCK_BOOTTIME, CLOCK_TAI, CLOCK_PROCESS_CPUTIME_ID] {
+    for id in [CLOCK_BOOTTIME, CLOCK_TAI, CLOCK_PROCESS_CPUTIME_ID, -6] {
         assert_eq!(sys_clock_nanosleep(&m, id, 0, TP, 0), Ok(0), "clock {id}");
     }
     // Clock checked before the request: EOPNOTSUPP beats EFAULT, then EFAULT, then EINVAL.

@@ -10,6 +10,7 @@ use core::sync::atomic::{AtomicBool, AtomicU64, AtomicU8, Ordering};
 use super::process::Process;
 use crate::arch::context::{self, FpuState};
 use crate::arch::trap::TrapFrame;
+use crate::proc::signal::ThreadSignals;
 
 /// Kernel stack size per task.
 pub const KSTACK_SIZE: usize = 64 * 1024;
@@ -51,6 +52,8 @@ pub struct Task {
     pub robust_len: AtomicU64,
     /// Kernel-only task (idle): never returns to user mode.
     pub kernel_only: bool,
+    /// Blocked mask, private pending signals, alternate stack.
+    pub signals: ThreadSignals,
 }
 
 // SAFETY: the `UnsafeCell` fields (saved stack pointer, FPU area) are only touched by the
@@ -70,6 +73,7 @@ impl Task {
         arg: u64,
         fpu: FpuState,
         kernel_only: bool,
+        signals: ThreadSignals,
     ) -> Arc<Task> {
         let kstack = vec![0u128; KSTACK_SIZE / 16].into_boxed_slice();
         let top = kstack.as_ptr() as u64 + KSTACK_SIZE as u64;
@@ -90,6 +94,7 @@ impl Task {
             robust_list: AtomicU64::new(0),
             robust_len: AtomicU64::new(0),
             kernel_only,
+            signals,
         })
     }
 
@@ -111,6 +116,7 @@ impl Task {
             robust_list: AtomicU64::new(0),
             robust_len: AtomicU64::new(0),
             kernel_only: true,
+            signals: ThreadSignals::new(),
         })
     }
 
@@ -148,6 +154,14 @@ impl Task {
             }
             (*self.fpu.get()).clone()
         }
+    }
+
+    /// Replaces the running task's FPU state (signal return).
+    pub fn set_fpu(&self, s: FpuState) {
+        let _irq = crate::arch::cpu::IrqGuard::new();
+        s.restore();
+        // SAFETY: interrupts off; the running task owns its area.
+        unsafe { *self.fpu.get() = s };
     }
 
     /// Resets the running task's FPU state (execve).

@@ -220,12 +220,14 @@ fn global_files() {
     assert!(v.starts_with("Linux version 6.1.0-ext-ebpf (") && v.ends_with('\n'), "{v}");
     assert_eq!(read_all(&fs, "sys/kernel/osrelease").unwrap(), "6.1.0-ext-ebpf\n");
     assert_eq!(read_all(&fs, "sys/kernel/ostype").unwrap(), "Linux\n");
-    assert_eq!(read_all(&fs, "sys/kernel/hostname").unwrap(), "(none)\n");
+    assert_eq!(read_all(&fs, "sys/kernel/hostname").unwrap(), "ext-ebpf\n");
     assert_eq!(read_all(&fs, "sys/kernel/perf_event_paranoid").unwrap(), "2\n");
     assert_eq!(read_all(&fs, "sys/kernel/unprivileged_bpf_disabled").unwrap(), "2\n");
     assert_eq!(read_all(&fs, "sys/kernel/kptr_restrict").unwrap(), "0\n");
     assert_eq!(read_all(&fs, "sys/kernel/pid_max").unwrap(), "32768\n");
     assert_eq!(read_all(&fs, "sys/net/core/bpf_jit_enable").unwrap(), "0\n");
+    assert_eq!(read_all(&fs, "sys/net/core/bpf_jit_limit").unwrap(), "264241152\n");
+    assert_eq!(read_all(&fs, "sys/kernel/bpf_stats_enabled").unwrap(), "0\n");
     assert_eq!(read_all(&fs, "sys/fs/pipe-max-size").unwrap(), "1048576\n");
     let cpu = read_all(&fs, "cpuinfo").unwrap();
     assert_eq!(cpu.matches("processor\t: ").count(), 2);

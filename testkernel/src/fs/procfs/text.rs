@@ -236,7 +236,7 @@ pub fn cpuinfo(cpus: &[CpuInfo]) -> String {
             "processor\t: {i}\nvendor_id\t: {}\ncpu family\t: {}\nmodel\t\t: {}\nmodel name\t: {}\nstepping\t: {}\n\
              microcode\t: 0x1000065\ncpu MHz\t\t: {mhz}\ncache size\t: {} KB\nphysical id\t: 0\nsiblings\t: {n}\n\
              core id\t\t: {i}\ncpu cores\t: {n}\napicid\t\t: {i}\ninitial apicid\t: {i}\nfpu\t\t: yes\n\
-             fpu_exception\t: yes\ncpuid level\t: {}\nwp\t\t: yes\nflags\t\t: {}\nbugs\t\t: \n\
+             fpu_exception\t: yes\ncpuid level\t: {}\nwp\t\t: yes\nflags\t\t: {}\nbugs\t\t:\n\
              bogomips\t: {}.{:02}\nTLB size\t: 1024 4K pages\nclflush size\t: 64\ncache_alignment\t: 64\n\
              address sizes\t: {} bits physical, {} bits virtual\npower management:\n\n",
             c.vendor_id,

@@ -13,8 +13,8 @@ pub const KERNEL_VERSION: &str = "#1 ext-ebpf testkernel";
 pub const OS_TYPE: &str = "Linux";
 /// `uname -m`.
 pub const MACHINE: &str = "x86_64";
-/// Host name until one is set (Linux's `UTS_NODENAME` default).
-pub const DEFAULT_HOSTNAME: &str = "(none)";
+/// Host name until one is set (`uname -n`, `/proc/sys/kernel/hostname`).
+pub const DEFAULT_HOSTNAME: &str = "ext-ebpf";
 /// Who "built" the kernel, as `/proc/version` shows it.
 pub const COMPILE_BY: &str = "ext-ebpf@testkernel";
 /// The compiler, as `/proc/version` shows it.

@@ -112,6 +112,15 @@ fn rename_cases() {
     assert!(b.lookup(b"g").is_ok());
     let other = TmpFs::new_root();
     assert_eq!(b.rename(b"g", &other, b"g"), Err(Errno::EXDEV));
+    // Into itself, or over an ancestor: refused without deadlocking.
+    let top = r.create(b"top", FileType::Directory, 0o755).unwrap();
+    let inner = top.create(b"inner", FileType::Directory, 0o755).unwrap();
+    assert_eq!(r.rename(b"top", &top, b"x"), Err(Errno::EINVAL));
+    assert_eq!(inner.rename(b"nope", &r, b"top"), Err(Errno::ENOENT));
+    let leaf = inner.create(b"leaf", FileType::Directory, 0o755).unwrap();
+    let _ = leaf;
+    assert_eq!(inner.rename(b"leaf", &top, b"inner"), Err(Errno::ENOTEMPTY));
+    assert_eq!(top.rename(b"inner", &r, b"top"), Err(Errno::ENOTEMPTY));
     // Reverse lock order (target inode number lower than source).
     b.rename(b"g", &a, b"back").unwrap();
     assert!(a.lookup(b"back").is_ok());

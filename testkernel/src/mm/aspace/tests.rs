@@ -120,6 +120,22 @@ fn user_copies_fault_to_efault() {
 }
 
 #[test]
+fn probe_checks_permissions_without_copying() {
+    let (mut a, frames, _t) = space();
+    let rw = anon(&mut a, 0x1000_0000, 2, RW);
+    let ro = anon(&mut a, 0x1000_2000, 1, Prot::READ);
+    assert_eq!(a.probe(rw + 10, 2 * 4096 - 10, true), Ok(()));
+    assert_eq!(frames.live(), 2, "probing faults the pages in");
+    assert_eq!(a.probe(rw + 4096, 4097, true), Err(Errno::EFAULT), "last byte read-only");
+    assert_eq!(a.probe(rw + 4096, 4097, false), Ok(()));
+    assert_eq!(a.probe(ro + 4095, 2, false), Err(Errno::EFAULT), "runs off the end");
+    assert_eq!(a.probe(u64::MAX, 2, false), Err(Errno::EFAULT));
+    assert_eq!(a.probe(0, 0, true), Ok(()), "empty range");
+    let m = Mutex::new(a);
+    assert_eq!(UserSpace(&m).check_write(ro, 1), Err(Errno::EFAULT));
+}
+
+#[test]
 fn fork_copies_private_pages_and_shares_device_frames() {
     let (mut a, frames, _t) = space();
     let p = anon(&mut a, 0x1000_0000, 2, RW);

@@ -1,0 +1,200 @@
+//! Process and thread system calls: exit, exit_group, getpid, gettid, getppid, clone,
+//! fork, vfork, wait4, execve, set_tid_address, set_robust_list, rseq, sched_yield,
+//! arch_prctl.
+
+use alloc::sync::Arc;
+use alloc::vec::Vec;
+use core::sync::atomic::Ordering;
+
+use syscall_abi::Errno;
+
+use crate::arch::context;
+use crate::arch::trap::TrapFrame;
+use crate::fs::vfs::{Vfs, PATH_MAX};
+use crate::task::fork::{CLONE_VFORK, CLONE_VM};
+use crate::task::{exec, exit, fork, sched, wait, Process, Task};
+use crate::user::{read_val, write_val, UserMem};
+use crate::KResult;
+
+/// `SIGCHLD`, the exit signal of `fork`.
+const SIGCHLD: u64 = 17;
+/// Most argv/envp entries `execve` accepts (Linux: limited by size; this bounds the count).
+const MAX_ARGS: usize = 0x7fff_ffff;
+/// `ARCH_SET_GS`.
+pub const ARCH_SET_GS: u32 = 0x1001;
+/// `ARCH_SET_FS`.
+pub const ARCH_SET_FS: u32 = 0x1002;
+/// `ARCH_GET_FS`.
+pub const ARCH_GET_FS: u32 = 0x1003;
+/// `ARCH_GET_GS`.
+pub const ARCH_GET_GS: u32 = 0x1004;
+/// `sizeof(struct robust_list_head)`.
+const ROBUST_LIST_HEAD_SIZE: u64 = 24;
+/// `sizeof(struct rusage)`.
+const RUSAGE_SIZE: usize = 144;
+
+/// `exit(code)`: ends the calling thread.
+pub fn sys_exit(code: i32) -> ! {
+    exit::exit_thread(exit::exited(code))
+}
+
+/// `exit_group(code)`: ends every thread of the process.
+pub fn sys_exit_group(code: i32) -> ! {
+    exit::exit_group(exit::exited(code))
+}
+
+/// `getpid`.
+pub fn sys_getpid(p: &Process) -> KResult<u64> {
+    Ok(u64::from(p.pid))
+}
+
+/// `gettid`.
+pub fn sys_gettid(t: &Task) -> KResult<u64> {
+    Ok(u64::from(t.tid))
+}
+
+/// `getppid` (0 when the parent is gone, as for PID 1).
+pub fn sys_getppid(p: &Process) -> KResult<u64> {
+    Ok(p.parent().map_or(0, |pp| u64::from(pp.pid)))
+}
+
+/// `clone(flags, newsp, parent_tid, child_tid, tls)` (x86_64 argument order).
+pub fn sys_clone(frame: &TrapFrame, flags: u64, newsp: u64, parent_tid: u64, child_tid: u64, tls: u64) -> KResult<u64> {
+    fork::clone(frame, flags, newsp, parent_tid, child_tid, tls)
+}
+
+/// `fork()`.
+pub fn sys_fork(frame: &TrapFrame) -> KResult<u64> {
+    fork::clone(frame, SIGCHLD, 0, 0, 0, 0)
+}
+
+/// `vfork()`: `CLONE_VM | CLONE_VFORK | SIGCHLD`.
+pub fn sys_vfork(frame: &TrapFrame) -> KResult<u64> {
+    fork::clone(frame, CLONE_VM | CLONE_VFORK | SIGCHLD, 0, 0, 0, 0)
+}
+
+/// `wait4(pid, wstatus, options, rusage)`: the rusage is all zeros.
+pub fn sys_wait4(
+    p: &Arc<Process>,
+    mem: &dyn UserMem,
+    pid: i32,
+    wstatus: u64,
+    options: u32,
+    rusage: u64,
+) -> KResult<u64> {
+    match wait::wait_child(p, pid, options)? {
+        None => Ok(0),
+        Some((cpid, status)) => {
+            if wstatus != 0 {
+                write_val(mem, wstatus, &status)?;
+            }
+            if rusage != 0 {
+                mem.write(rusage, &[0u8; RUSAGE_SIZE])?;
+            }
+            Ok(u64::from(cpid))
+        }
+    }
+}
+
+fn read_str_array(mem: &dyn UserMem, mut addr: u64) -> KResult<Vec<Vec<u8>>> {
+    let mut out = Vec::new();
+    if addr == 0 {
+        return Ok(out);
+    }
+    loop {
+        let p: u64 = read_val(mem, addr)?;
+        if p == 0 {
+            return Ok(out);
+        }
+        if out.len() >= MAX_ARGS {
+            return Err(Errno::E2BIG);
+        }
+        out.push(mem.read_cstr(p, crate::proc::exec::MAX_ARG_STRLEN).map_err(|e| {
+            if e == Errno::ENAMETOOLONG {
+                Errno::E2BIG
+            } else {
+                e
+            }
+        })?);
+        addr = addr.checked_add(8).ok_or(Errno::EFAULT)?;
+    }
+}
+
+/// `execve(path, argv, envp)`: on success `frame` enters the new program.
+pub fn sys_execve(
+    vfs: &Vfs,
+    mem: &dyn UserMem,
+    frame: &mut TrapFrame,
+    path: u64,
+    argv: u64,
+    envp: u64,
+) -> KResult<u64> {
+    let path = mem.read_cstr(path, PATH_MAX)?;
+    if path.is_empty() {
+        return Err(Errno::ENOENT);
+    }
+    let argv = read_str_array(mem, argv)?;
+    let envp = read_str_array(mem, envp)?;
+    exec::execve(vfs, frame, &path, &argv, &envp)?;
+    Ok(0)
+}
+
+/// `set_tid_address(tidptr)`: returns the caller's tid.
+pub fn sys_set_tid_address(t: &Task, tidptr: u64) -> KResult<u64> {
+    t.clear_child_tid.store(tidptr, Ordering::Relaxed);
+    Ok(u64::from(t.tid))
+}
+
+/// `set_robust_list(head, len)`: `EINVAL` unless `len` is `sizeof(struct robust_list_head)`.
+pub fn sys_set_robust_list(t: &Task, head: u64, len: u64) -> KResult<u64> {
+    if len != ROBUST_LIST_HEAD_SIZE {
+        return Err(Errno::EINVAL);
+    }
+    t.robust_list.store(head, Ordering::Relaxed);
+    t.robust_len.store(len, Ordering::Relaxed);
+    Ok(0)
+}
+
+/// `rseq`: not supported (`ENOSYS`, which glibc and Rust handle).
+pub fn sys_rseq() -> KResult<u64> {
+    Err(Errno::ENOSYS)
+}
+
+/// `pause`: sleeps until a signal arrives (`EINTR`).
+pub fn sys_pause() -> KResult<u64> {
+    crate::sync::WaitQueue::new().wait_until(None, || false)?;
+    Err(Errno::EINTR)
+}
+
+/// `sched_yield`.
+pub fn sys_sched_yield() -> KResult<u64> {
+    sched::yield_now();
+    Ok(0)
+}
+
+/// `arch_prctl(code, addr)`: FS/GS base get and set (`EPERM` for non-canonical bases as
+/// Linux's `do_arch_prctl_64`, `EINVAL` for unknown codes).
+pub fn sys_arch_prctl(t: &Task, mem: &dyn UserMem, code: u32, addr: u64) -> KResult<u64> {
+    const TASK_SIZE_MAX: u64 = 0x7fff_ffff_f000;
+    match code {
+        ARCH_SET_FS => {
+            if addr >= TASK_SIZE_MAX {
+                return Err(Errno::EPERM);
+            }
+            t.fs_base.store(addr, Ordering::Relaxed);
+            context::set_fs_base(addr);
+            Ok(0)
+        }
+        ARCH_SET_GS => {
+            if addr >= TASK_SIZE_MAX {
+                return Err(Errno::EPERM);
+            }
+            t.gs_base.store(addr, Ordering::Relaxed);
+            context::set_gs_base(addr);
+            Ok(0)
+        }
+        ARCH_GET_FS => write_val(mem, addr, &context::fs_base()).map(|_| 0),
+        ARCH_GET_GS => write_val(mem, addr, &context::gs_base()).map(|_| 0),
+        _ => Err(Errno::EINVAL),
+    }
+}
