@@ -58,9 +58,18 @@ userspace: deps
 userspace-host-test: userspace
 	userspace-tests/run-on-host.sh
 
-## qemu-test: the userspace tests inside the demo kernel (arrives with the demo-kernel issue)
-qemu-test:
-	@echo "qemu-test: no demo kernel yet (issue 4); no QEMU tests to run"
+## qemu-test: boot the demo kernel (KVM when /dev/kvm opens, else TCG) with the test initramfs;
+## /init runs every program in /tests and the run ends with the line `N passed, N failed`
+QEMU_TIMEOUT ?= 1500
+qemu-test: kernel userspace
+	@mkdir -p target
+	@rc=0; scripts/qemu-run.sh target/kernel-image/testkernel.elf userspace-tests/build/initramfs.cpio \
+		"-- test" $(QEMU_TIMEOUT) > target/qemu-test.log 2>&1 || rc=$$?; \
+	grep -aE '^(PASS|FAIL|RUN|not ok|init exited|qemu-run|\[(ERROR|WARN)\])' target/qemu-test.log || true; \
+	summary=$$(grep -aE '^[0-9]+ passed, [0-9]+ failed' target/qemu-test.log | tail -1); \
+	if [ -z "$$summary" ]; then echo "qemu-test: no summary line (QEMU exit $$rc); full log in target/qemu-test.log"; \
+		echo "0 passed, 1 failed"; exit 1; fi; \
+	echo "$$summary"; [ $$rc -eq 0 ] && [[ "$$summary" == *" 0 failed"* ]]
 
 ## bench: hash map lookup/update against hashbrown, printed as ratios
 bench: deps

@@ -6,7 +6,8 @@
 #   INITRD     the initramfs (cpio newc), or "" for none
 #   CMDLINE    the kernel command line (words after " -- " are /init's arguments)
 #   TIMEOUT_S  QEMU is killed after this many seconds
-# Uses KVM when /dev/kvm can be opened, TCG otherwise (QEMU_ACCEL=tcg|kvm overrides);
+# Uses KVM when /dev/kvm can be opened (unless it is PVM, see below), TCG otherwise
+# (QEMU_ACCEL=tcg|kvm overrides);
 # says which on stderr. The kernel's console (COM1) is this script's stdout.
 # Exit status: 0 when the kernel reported success (QEMU status 33), 1 for failure (35),
 # 2 for a kernel panic (37), 124 on timeout, 3 for anything else.
@@ -20,7 +21,17 @@ KERNEL=$1 INITRD=$2 CMDLINE=$3 TIMEOUT=$4
 
 accel=${QEMU_ACCEL:-}
 if [[ -z "$accel" ]]; then
-    if (exec 3<>/dev/kvm) 2>/dev/null; then accel=kvm; else accel=tcg; fi
+    if [[ -d /sys/module/kvm_pvm ]]; then
+        # /dev/kvm is PVM (software-only nested virtualisation): every guest exception,
+        # interrupt and privileged instruction traps to the host, so a system call costs
+        # ~0.6 ms there against ~0.5 us under TCG. TCG is far faster on such hosts.
+        echo "qemu-run: /dev/kvm is PVM (kvm_pvm), slower than TCG here; using TCG (QEMU_ACCEL=kvm forces KVM)" >&2
+        accel=tcg
+    elif (exec 3<>/dev/kvm) 2>/dev/null; then
+        accel=kvm
+    else
+        accel=tcg
+    fi
 fi
 # -cpu host minus IA32_ARCH_CAPABILITIES: nested KVM here refuses that MSR.
 if [[ "$accel" == kvm ]]; then cpu=host,-arch-capabilities; else cpu=max; fi

@@ -97,7 +97,6 @@ static SYSFS: Once<SysFs> = Once::new();
 /// Feeds serial input to the terminal: a kernel task polling the UART 100 times a second.
 extern "C" fn console_input_task(arg: u64) {
     sched::finish_switch();
-    crate::arch::cpu::sti();
     // SAFETY: `arg` is the `Arc<Tty>` leaked by `start` for this task, which never ends.
     let tty: &Tty = unsafe { &*(arg as *const Tty) };
     let mut buf = [0u8; 64];

@@ -113,37 +113,3 @@ pub fn rdtsc() -> u64 {
     unsafe { asm!("rdtsc", out("eax") lo, out("edx") hi, options(nomem, nostack, preserves_flags)) }
     (u64::from(hi) << 32) | u64::from(lo)
 }
-
-/// Interrupts disabled while this lives; the previous state comes back on drop.
-pub struct IrqGuard {
-    was_enabled: bool,
-}
-
-impl IrqGuard {
-    /// Disables interrupts, remembering whether they were on.
-    pub fn new() -> Self {
-        let was_enabled = irqs_enabled();
-        cli();
-        IrqGuard { was_enabled }
-    }
-}
-
-impl Default for IrqGuard {
-    fn default() -> Self {
-        Self::new()
-    }
-}
-
-impl Drop for IrqGuard {
-    fn drop(&mut self) {
-        if self.was_enabled {
-            sti();
-        }
-    }
-}
-
-/// Runs `f` with interrupts disabled.
-pub fn without_irqs<R>(f: impl FnOnce() -> R) -> R {
-    let _g = IrqGuard::new();
-    f()
-}

@@ -1,5 +1,11 @@
 //! The x86_64 machine: boot, console, traps, timer, paging, context switch, `syscall`.
 //! Only built for the kernel target (`target_os = "none"`).
+//!
+//! Interrupts: the kernel always runs with interrupts disabled (`syscall` masks IF, traps
+//! use interrupt gates, nothing re-enables them); they are taken only in user mode and in
+//! the idle task's `sti; hlt`. So an interrupt handler never finds a kernel lock held and
+//! may touch scheduler state, and no lock needs to mask interrupts — which matters under
+//! virtualisation where `cli`/`sti`/`pushf` trap (several microseconds each under PVM).
 
 pub mod boot;
 pub mod context;

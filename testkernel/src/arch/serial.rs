@@ -5,7 +5,7 @@ use core::fmt;
 
 use spin::Mutex;
 
-use super::cpu::{inb, outb, IrqGuard};
+use super::cpu::{inb, outb};
 
 const COM1: u16 = 0x3f8;
 
@@ -31,7 +31,6 @@ fn put(b: u8) {
 
 /// Writes bytes (whole: concurrent writers do not interleave inside one call).
 pub fn write_bytes(bytes: &[u8]) {
-    let _irq = IrqGuard::new();
     let _l = LOCK.lock();
     bytes.iter().copied().for_each(put);
 }

@@ -10,7 +10,7 @@ use core::fmt::Write;
 
 use spin::RwLock;
 
-use super::cpu::{self, IrqGuard};
+use super::cpu;
 use super::{pic, serial};
 
 /// The saved registers of a trap, interrupt or system call (Linux's `struct pt_regs`).
@@ -29,13 +29,11 @@ static DEBUG_HOOK: RwLock<Option<TrapHook>> = RwLock::new(None);
 /// Registers the `#BP` (vector 3, `int3`) hook, called before the default handling, for
 /// traps from kernel and user mode alike. `rip` in the frame is the byte after the `int3`.
 pub fn set_breakpoint_hook(hook: TrapHook) {
-    let _irq = IrqGuard::new();
     *BREAKPOINT_HOOK.write() = Some(hook);
 }
 
 /// Registers the `#DB` (vector 1) hook (single-step after a probed instruction).
 pub fn set_debug_hook(hook: TrapHook) {
-    let _irq = IrqGuard::new();
     *DEBUG_HOOK.write() = Some(hook);
 }
 
@@ -189,7 +187,5 @@ fn exception(f: &mut TrapFrame, vector: u64) {
     if !from_user(f) || vector == vector::DF {
         kernel_fault(f, vector, cr2);
     }
-    // Faults from user mode may block (page-ins) and are handled with interrupts on.
-    cpu::sti();
     crate::task::user_fault(f, UserFault { vector, error_code: f.orig_rax, cr2 });
 }

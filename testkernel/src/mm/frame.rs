@@ -6,7 +6,7 @@
 use spin::Mutex;
 
 use super::mapper::{FrameAllocator, PAGE_SIZE};
-use crate::arch::cpu::IrqGuard;
+
 use crate::arch::mem::phys_to_virt;
 
 const MAX_RANGES: usize = 32;
@@ -79,7 +79,6 @@ impl Frames {
     /// `pages` physically contiguous frames (not zeroed), from the never-used part of RAM:
     /// for the heap and other boot-time carving. Never freed.
     pub fn alloc_contiguous(&self, pages: u64) -> Option<u64> {
-        let _irq = IrqGuard::new();
         let mut g = self.inner.lock();
         let pa = g.bump(pages)?;
         g.allocated += pages;
@@ -88,7 +87,6 @@ impl Frames {
 
     /// (total frames, frames in use).
     pub fn stats(&self) -> (u64, u64) {
-        let _irq = IrqGuard::new();
         let g = self.inner.lock();
         (g.total, g.allocated)
     }
@@ -103,7 +101,6 @@ impl Frames {
 impl FrameAllocator for Frames {
     fn alloc_zeroed(&self) -> Option<u64> {
         let pa = {
-            let _irq = IrqGuard::new();
             let mut g = self.inner.lock();
             let pa = if g.free_head != 0 {
                 let pa = g.free_head;
@@ -127,7 +124,6 @@ impl FrameAllocator for Frames {
             log::error!("frame free of bad address {pa:#x} ignored");
             return;
         }
-        let _irq = IrqGuard::new();
         let mut g = self.inner.lock();
         // SAFETY: the caller gives the frame back; it is direct-mapped and now free, so its
         // first word can hold the list link.

@@ -8,19 +8,15 @@ use core::ptr::NonNull;
 use linked_list_allocator::Heap;
 use spin::Mutex;
 
-use crate::arch::cpu::IrqGuard;
-
 struct KernelHeap(Mutex<Heap>);
 
 // SAFETY: every access to the heap is under the mutex with interrupts disabled.
 unsafe impl GlobalAlloc for KernelHeap {
     unsafe fn alloc(&self, layout: Layout) -> *mut u8 {
-        let _irq = IrqGuard::new();
         self.0.lock().allocate_first_fit(layout).map_or(core::ptr::null_mut(), |p| p.as_ptr())
     }
 
     unsafe fn dealloc(&self, ptr: *mut u8, layout: Layout) {
-        let _irq = IrqGuard::new();
         if let Some(p) = NonNull::new(ptr) {
             // SAFETY: `ptr` came from `alloc` with this `layout` (GlobalAlloc contract).
             unsafe { self.0.lock().deallocate(p, layout) }
@@ -36,14 +32,12 @@ static HEAP: KernelHeap = KernelHeap(Mutex::new(Heap::empty()));
 /// # Safety
 /// The range must be valid, writable, unused memory that lives forever; call once.
 pub unsafe fn init(start: *mut u8, size: usize) {
-    let _irq = IrqGuard::new();
     // SAFETY: the caller upholds the contract above.
     unsafe { HEAP.0.lock().init(start, size) }
 }
 
 /// Bytes in use and total, for the boot log and `/proc/meminfo`-like reports.
 pub fn usage() -> (usize, usize) {
-    let _irq = IrqGuard::new();
     let h = HEAP.0.lock();
     (h.used(), h.size())
 }

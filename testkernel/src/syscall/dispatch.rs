@@ -37,7 +37,6 @@ pub fn set_strace(on: bool) {
 /// `rax`, then the common return-to-user path runs.
 #[no_mangle]
 pub extern "C" fn syscall_dispatch(f: &mut TrapFrame) {
-    crate::arch::cpu::sti();
     let nr = f.orig_rax;
     let args = [f.rdi, f.rsi, f.rdx, f.r10, f.r8, f.r9];
     let res = dispatch(f, nr);

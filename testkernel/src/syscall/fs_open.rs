@@ -8,7 +8,8 @@
 //! is `ELOOP` (unless `O_PATH`); `O_DIRECTORY` on a non-directory is `ENOTDIR`; opening a
 //! directory for writing or with `O_TRUNC` is `EISDIR`; `O_TRUNC` truncates a regular file
 //! whatever the access mode; the new file's mode is `mode & 07777 & ~umask`. The file status
-//! flags (`F_GETFL`) drop `O_CREAT|O_EXCL|O_NOCTTY|O_TRUNC|O_CLOEXEC` and gain `O_LARGEFILE`.
+//! flags (`F_GETFL`) drop `O_CREAT|O_EXCL|O_NOCTTY|O_TRUNC|O_CLOEXEC` and gain `O_LARGEFILE`
+//! (not for `O_PATH`).
 //! `O_CREAT` through a dangling symlink creates its target. Not done: `O_TMPFILE`
 //! (`EOPNOTSUPP`), permission checks (everything runs as root).
 
@@ -74,7 +75,9 @@ pub fn open_path(
         loc.inode.truncate(0)?;
     }
     let ctx_parent = if kind == FileType::Directory { parent_ino(vfs, &loc) } else { 0 };
-    let status = (flags & !(O_CREAT | O_EXCL | O_NOCTTY | O_TRUNC | O_CLOEXEC)) | O_LARGEFILE;
+    // `O_PATH` keeps only its own flags (Linux masks `O_LARGEFILE` away with the rest).
+    let largefile = if is_path { 0 } else { O_LARGEFILE };
+    let status = (flags & !(O_CREAT | O_EXCL | O_NOCTTY | O_TRUNC | O_CLOEXEC)) | largefile;
     open_location(&loc, ctx_parent, status)
 }
 

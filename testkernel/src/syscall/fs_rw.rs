@@ -21,7 +21,7 @@ use syscall_abi::Errno;
 
 use super::fs_path::get_file;
 use crate::fs::fdtable::FdTable;
-use crate::fs::file::OpenFile;
+use crate::fs::file::{OpenFile, O_APPEND};
 use crate::fs::generic::{is_path_file, SEEK_HOLE};
 use crate::fs::inode::FileType;
 use crate::user::{read_val, UserMem};
@@ -176,9 +176,14 @@ fn do_read(mem: &dyn UserMem, file: &OpenFile, segs: &Segs, offset: Option<u64>)
     }
 }
 
-/// Writes from `segs` at the file position (`offset` None) or at `offset`.
+/// Writes from `segs` at the file position (`offset` None) or at `offset` (which, as in
+/// Linux, `O_APPEND` overrides: `pwrite` on an append-only description appends).
 fn do_write(mem: &dyn UserMem, file: &OpenFile, segs: &Segs, offset: Option<u64>) -> KResult<usize> {
     let total = total(segs);
+    let offset = match offset {
+        Some(_) if file.flags() & O_APPEND != 0 && is_regular(file) => Some(file.ops.stat()?.size),
+        o => o,
+    };
     let keep_going = is_regular(file) || !file.nonblocking();
     let mut chunk = vec![0u8; total.min(CHUNK)];
     let mut done = 0;

@@ -48,6 +48,11 @@ fn read_write_positions_and_pread() {
     assert_eq!(e.bytes(b, 4), b"\0\0AB");
     assert_eq!(sys_pread64(&e.mem, &e.files, fd, b, 4, -1), Err(Errno::EINVAL));
     assert_eq!(e.read(fd, 2).unwrap(), b"12");
+    // pwrite on an O_APPEND description appends (Linux's documented bug).
+    let a = e.open("/f", WRONLY | crate::fs::file::O_APPEND).unwrap();
+    assert_eq!(sys_pwrite64(&e.mem, &e.files, a, w, 2, 0), Ok(2));
+    assert_eq!(sys_pread64(&e.mem, &e.files, fd, b, 4, 12), Ok(4));
+    assert_eq!(e.bytes(b, 4), b"ABAB");
 }
 
 #[test]

@@ -153,6 +153,7 @@ pub fn clone(frame: &TrapFrame, flags: u64, newsp: u64, parent_tid: u64, child_t
         }
     }
     sched::spawn(t);
+    sched::restart_slice();
     if flags & CLONE_VFORK != 0 && !Arc::ptr_eq(&process, &parent) {
         // The parent sleeps until the child execs or exits (its memory is shared).
         let _ = process.vfork_wait.wait_until(None, || process.vfork_done.load(Ordering::SeqCst));

@@ -79,7 +79,6 @@ pub fn alloc_id() -> u32 {
 
 /// The live (or zombie, not yet reaped) process `pid`.
 pub fn by_pid(pid: u32) -> Option<Arc<Process>> {
-    let _irq = crate::arch::cpu::IrqGuard::new();
     PROCESSES.lock().get(&pid).and_then(Weak::upgrade)
 }
 
@@ -123,7 +122,6 @@ impl Process {
             execed: AtomicBool::new(false),
             cmdline: Mutex::new((Vec::new(), Vec::new())),
         });
-        let _irq = crate::arch::cpu::IrqGuard::new();
         PROCESSES.lock().insert(pid, Arc::downgrade(&p));
         p
     }
@@ -157,7 +155,6 @@ impl Process {
 
     /// Removes the process from the pid table (reaped).
     pub fn unregister(&self) {
-        let _irq = crate::arch::cpu::IrqGuard::new();
         PROCESSES.lock().remove(&self.pid);
     }
 }

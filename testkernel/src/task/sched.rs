@@ -8,12 +8,12 @@
 use alloc::collections::{BTreeMap, VecDeque};
 use alloc::sync::{Arc, Weak};
 use alloc::vec::Vec;
-use core::sync::atomic::{AtomicBool, Ordering};
+use core::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 
 use spin::Mutex;
 
 use super::task::{state, Task};
-use crate::arch::cpu::{self, IrqGuard};
+use crate::arch::cpu;
 use crate::arch::{context, gdt, syscall_entry};
 use crate::sync::{Scheduler, TaskId, WakeReason};
 
@@ -38,13 +38,16 @@ static STATE: Mutex<State> = Mutex::new(State {
 });
 
 static NEED_RESCHED: AtomicBool = AtomicBool::new(false);
+/// Timer ticks a task runs before another runnable task gets the CPU (12 ms at 250 Hz).
+const SLICE_TICKS: u64 = 3;
+/// The tick at which the running task's time slice started.
+static SLICE_START: AtomicU64 = AtomicU64::new(0);
 
 const REASON_WOKEN: u8 = 0;
 const REASON_TIMEOUT: u8 = 1;
 
 /// Makes the boot context the idle task and registers the scheduler.
 pub fn init(idle: Arc<Task>) {
-    let _irq = IrqGuard::new();
     let mut s = STATE.lock();
     s.current = Some(idle.clone());
     s.idle = Some(idle);
@@ -54,7 +57,6 @@ pub fn init(idle: Arc<Task>) {
 
 /// The running task.
 pub fn current() -> Arc<Task> {
-    let _irq = IrqGuard::new();
     let s = STATE.lock();
     match &s.current {
         Some(t) => t.clone(),
@@ -64,19 +66,16 @@ pub fn current() -> Arc<Task> {
 
 /// A live task by thread id.
 pub fn task_by_tid(tid: u32) -> Option<Arc<Task>> {
-    let _irq = IrqGuard::new();
     STATE.lock().tasks.get(&tid).and_then(Weak::upgrade)
 }
 
 /// Every live task (for signals to a whole process, `/proc`).
 pub fn all_tasks() -> Vec<Arc<Task>> {
-    let _irq = IrqGuard::new();
     STATE.lock().tasks.values().filter_map(Weak::upgrade).collect()
 }
 
 /// Adds a new task to the run queue.
 pub fn spawn(t: Arc<Task>) {
-    let _irq = IrqGuard::new();
     let mut s = STATE.lock();
     s.tasks.insert(t.tid, Arc::downgrade(&t));
     t.state.store(state::RUNNABLE, Ordering::SeqCst);
@@ -105,7 +104,8 @@ pub fn timer_tick(now: u64) {
             i += 1;
         }
     }
-    if !s.run.is_empty() {
+    let ran = crate::arch::timer::ticks().saturating_sub(SLICE_START.load(Ordering::Relaxed));
+    if !s.run.is_empty() && ran >= SLICE_TICKS {
         NEED_RESCHED.store(true, Ordering::Relaxed);
     }
 }
@@ -113,7 +113,6 @@ pub fn timer_tick(now: u64) {
 /// Switches to the next runnable task (or idle). The running task goes to the back of
 /// the run queue if it is still runnable. Returns when this task runs again.
 pub fn schedule() {
-    let _irq = IrqGuard::new();
     NEED_RESCHED.store(false, Ordering::Relaxed);
     let mut s = STATE.lock();
     let Some(prev) = s.current.take() else { return };
@@ -134,6 +133,7 @@ pub fn schedule() {
     };
     next.state.store(state::RUNNING, Ordering::SeqCst);
     s.current = Some(next.clone());
+    restart_slice();
     if Arc::ptr_eq(&prev, &next) {
         return;
     }
@@ -171,12 +171,16 @@ pub fn schedule() {
     finish_switch();
 }
 
+/// Gives the running task a fresh time slice (also after `fork`, so that the parent
+/// usually goes on running before its child, as on Linux).
+pub fn restart_slice() {
+    SLICE_START.store(crate::arch::timer::ticks(), Ordering::Relaxed);
+    NEED_RESCHED.store(false, Ordering::Relaxed);
+}
+
 /// Runs on the new task right after every switch: frees the task that exited.
 pub fn finish_switch() {
-    let dead = {
-        let _irq = IrqGuard::new();
-        STATE.lock().dead.take()
-    };
+    let dead = { STATE.lock().dead.take() };
     drop(dead);
 }
 
@@ -184,7 +188,6 @@ pub fn finish_switch() {
 /// bookkeeping).
 pub fn exit_current() -> ! {
     {
-        let _irq = IrqGuard::new();
         let mut s = STATE.lock();
         if let Some(c) = s.current.as_ref() {
             c.state.store(state::DEAD, Ordering::SeqCst);
@@ -205,18 +208,19 @@ pub fn yield_now() {
 /// The idle loop (the boot context after boot): runs whatever is runnable, halts otherwise.
 pub fn idle_loop() -> ! {
     loop {
-        cpu::cli();
         let runnable = !STATE.lock().run.is_empty();
         if runnable {
             schedule();
         } else {
+            // The only place the kernel takes interrupts: the timer (or any IRQ) ends the
+            // halt; its handler may have made tasks runnable.
             cpu::sti_hlt();
+            cpu::cli();
         }
     }
 }
 
 fn block_current(deadline: Option<u64>) -> WakeReason {
-    let _irq = IrqGuard::new();
     let me = current();
     if me.wake_pending.swap(false, Ordering::SeqCst) {
         return WakeReason::Woken;
@@ -249,13 +253,11 @@ fn block_current(deadline: Option<u64>) -> WakeReason {
 
 /// Wakes `t` if blocked, or records the wake-up for its next `block`.
 pub fn wake_task(t: &Arc<Task>) {
-    let _irq = IrqGuard::new();
     let mut s = STATE.lock();
     if t.state.load(Ordering::SeqCst) == state::BLOCKED {
         t.wake_reason.store(REASON_WOKEN, Ordering::SeqCst);
         t.state.store(state::RUNNABLE, Ordering::SeqCst);
         s.run.push_back(t.clone());
-        NEED_RESCHED.store(true, Ordering::Relaxed);
     } else {
         t.wake_pending.store(true, Ordering::SeqCst);
     }

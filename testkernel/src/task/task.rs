@@ -145,7 +145,6 @@ impl Task {
 
     /// A copy of the task's FPU state (the live registers if it is the running task).
     pub fn fpu_snapshot(&self) -> FpuState {
-        let _irq = crate::arch::cpu::IrqGuard::new();
         // SAFETY: interrupts are off; for the running task the area is refreshed from the
         // CPU first, otherwise it holds the state saved at its last switch.
         unsafe {
@@ -158,7 +157,6 @@ impl Task {
 
     /// Replaces the running task's FPU state (signal return).
     pub fn set_fpu(&self, s: FpuState) {
-        let _irq = crate::arch::cpu::IrqGuard::new();
         s.restore();
         // SAFETY: interrupts off; the running task owns its area.
         unsafe { *self.fpu.get() = s };
@@ -166,7 +164,6 @@ impl Task {
 
     /// Resets the running task's FPU state (execve).
     pub fn reset_fpu(&self) {
-        let _irq = crate::arch::cpu::IrqGuard::new();
         let s = FpuState::initial();
         s.restore();
         // SAFETY: interrupts off; the running task owns its area.
