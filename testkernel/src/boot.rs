@@ -143,6 +143,7 @@ pub fn start(params: BootParams) -> ! {
     let kernel_words = params.cmdline.split(" -- ").next().unwrap_or("");
     crate::syscall::dispatch::set_strace(kernel_words.split_ascii_whitespace().any(|w| w == "strace"));
     let tty = build_root(params.initrd);
+    crate::task::bpf_glue::init();
     let fs = Arc::new(Mutex::new(FsContext::new(vfs())));
     let files = Arc::new(Mutex::new(FdTable::new()));
     let kernel = Process::new(

@@ -416,6 +416,9 @@ impl DevFile {
 }
 
 impl FileOps for DevFile {
+    fn discards_writes(&self) -> bool {
+        matches!(self.node.kind, Kind::Null | Kind::Zero)
+    }
     fn read(&self, file: &OpenFile, buf: &mut [u8]) -> KResult<usize> {
         match self.node.kind {
             Kind::Tty => self.node.tty.read(buf, file.nonblocking()),

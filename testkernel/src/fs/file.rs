@@ -78,6 +78,12 @@ pub trait FileOps: Send + Sync + Any {
         let _ = (file, buf);
         Err(Errno::EINVAL)
     }
+    /// A sink that never reads what is written (`/dev/null`, `/dev/zero`): `write` returns
+    /// the count without copying the buffer in, so a bad pointer is not `EFAULT` (only a
+    /// kernel or non-canonical one is), as in Linux.
+    fn discards_writes(&self) -> bool {
+        false
+    }
     /// `pread64` at `offset` (position unchanged); `ESPIPE` for pipes and the like.
     fn read_at(&self, offset: u64, buf: &mut [u8]) -> KResult<usize> {
         let _ = (offset, buf);

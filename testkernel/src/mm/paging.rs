@@ -28,6 +28,13 @@ const KERNEL_SLOT: usize = 256;
 /// End of user space (exclusive).
 const USER_END: u64 = 0x0000_8000_0000_0000;
 
+/// Start of the vmalloc area: user-mappable kernel pages (bpf maps, ring buffers), at
+/// Linux's `VMALLOC_START`.
+pub const VMALLOC_BASE: u64 = 0xffff_c900_0000_0000;
+/// Size of the vmalloc area (its PDPT is created at boot so that every address space,
+/// which copies the kernel half's PML4 entries, sees later mappings).
+pub const VMALLOC_SIZE: u64 = 64 << 30;
+
 /// Physical address of the kernel's PML4 (the template of every address space's kernel
 /// half; also the page table of kernel-only tasks).
 static KERNEL_PML4: AtomicU64 = AtomicU64::new(0);
@@ -67,6 +74,8 @@ pub fn init_kernel_tables(max_phys: u64) {
     set_entry(pml4, KERNEL_SLOT, pdpt | P | W | AD);
     let high = kernel_virt_to_phys(core::ptr::addr_of!(boot_pdpt_high) as u64);
     set_entry(pml4, 511, high | P | W | AD);
+    let Some(vpdpt) = FRAMES.alloc_zeroed() else { panic!("no memory for the vmalloc area") };
+    set_entry(pml4, ((VMALLOC_BASE >> 39) & 511) as usize, vpdpt | P | W | AD);
     KERNEL_PML4.store(pml4, Ordering::SeqCst);
     // SAFETY: the new PML4 maps the kernel image (same PDPT as now) and the direct map;
     // nothing uses the identity map any more (the stack and all data are in the high half).
@@ -243,5 +252,45 @@ impl Drop for X86PageTable {
         }
         free_subtree(self.pml4, 39);
         FRAMES.free(self.pml4);
+    }
+}
+
+/// The kernel half of the page tables for the vmalloc area (implements
+/// `bpf::vmalloc::KernelPageMap`).
+pub struct KernelTables;
+
+impl crate::bpf::vmalloc::KernelPageMap for KernelTables {
+    fn map_kernel(&self, va: u64, pa: u64) -> KResult<()> {
+        if !(VMALLOC_BASE..VMALLOC_BASE + VMALLOC_SIZE).contains(&va) {
+            return Err(Errno::EINVAL);
+        }
+        let mut t = kernel_pml4();
+        for level in [39u32, 30, 21] {
+            let i = ((va >> level) & 511) as usize;
+            let e = entry(t, i);
+            if e & P == 0 {
+                let f = FRAMES.alloc_zeroed().ok_or(Errno::ENOMEM)?;
+                set_entry(t, i, f | P | W | AD);
+                t = f;
+            } else {
+                t = e & ADDR;
+            }
+        }
+        set_entry(t, ((va >> 12) & 511) as usize, (pa & ADDR) | P | W | AD | G | NX);
+        cpu::invlpg(va);
+        Ok(())
+    }
+
+    fn unmap_kernel(&self, va: u64) {
+        let mut t = kernel_pml4();
+        for level in [39u32, 30, 21] {
+            let e = entry(t, ((va >> level) & 511) as usize);
+            if e & P == 0 {
+                return;
+            }
+            t = e & ADDR;
+        }
+        set_entry(t, ((va >> 12) & 511) as usize, 0);
+        cpu::invlpg(va);
     }
 }

@@ -24,7 +24,7 @@ use crate::fs::fdtable::FdTable;
 use crate::fs::file::{OpenFile, O_APPEND};
 use crate::fs::generic::{is_path_file, SEEK_HOLE};
 use crate::fs::inode::FileType;
-use crate::user::{read_val, UserMem};
+use crate::user::{access_ok, read_prefix, read_val, write_prefix, UserMem};
 use crate::KResult;
 
 /// Linux's `MAX_RW_COUNT`: the most one read/write transfers.
@@ -86,8 +86,10 @@ fn total(segs: &Segs) -> usize {
     segs.iter().map(|s| s.1).sum()
 }
 
-/// Copies `data` into the segments from logical offset `at`.
-fn scatter(mem: &dyn UserMem, segs: &Segs, mut at: usize, mut data: &[u8]) -> KResult<()> {
+/// Copies `data` into the segments from logical offset `at`, stopping at the first byte that
+/// cannot be written; returns how many bytes were stored (Linux's partial `copy_to_user`).
+fn scatter(mem: &dyn UserMem, segs: &Segs, mut at: usize, mut data: &[u8]) -> usize {
+    let mut stored = 0;
     for &(base, len) in segs {
         if data.is_empty() {
             break;
@@ -97,15 +99,20 @@ fn scatter(mem: &dyn UserMem, segs: &Segs, mut at: usize, mut data: &[u8]) -> KR
             continue;
         }
         let n = (len - at).min(data.len());
-        mem.write(base.checked_add(at as u64).ok_or(Errno::EFAULT)?, &data[..n])?;
+        let w = write_prefix(mem, base.wrapping_add(at as u64), &data[..n]);
+        stored += w;
+        if w < n {
+            break;
+        }
         data = &data[n..];
         at = 0;
     }
-    Ok(())
+    stored
 }
 
-/// Fills `out` from the segments from logical offset `at`.
-fn gather(mem: &dyn UserMem, segs: &Segs, mut at: usize, out: &mut [u8]) -> KResult<()> {
+/// Fills `out` from the segments from logical offset `at`, stopping at the first byte that
+/// cannot be read; returns how many bytes were read.
+fn gather(mem: &dyn UserMem, segs: &Segs, mut at: usize, out: &mut [u8]) -> usize {
     let mut done = 0;
     for &(base, len) in segs {
         if done == out.len() {
@@ -116,18 +123,37 @@ fn gather(mem: &dyn UserMem, segs: &Segs, mut at: usize, out: &mut [u8]) -> KRes
             continue;
         }
         let n = (len - at).min(out.len() - done);
-        mem.read(base.checked_add(at as u64).ok_or(Errno::EFAULT)?, &mut out[done..done + n])?;
-        done += n;
+        let r = read_prefix(mem, base.wrapping_add(at as u64), &mut out[done..done + n]);
+        done += r;
+        if r < n {
+            break;
+        }
         at = 0;
     }
-    Ok(())
+    done
 }
 
-/// `EFAULT` unless the segment bytes `at..at + scratch.len()` are writable: reads them and
-/// writes the same bytes back (user memory is left as it was; `scratch` is clobbered).
-fn probe_writable(mem: &dyn UserMem, segs: &Segs, at: usize, scratch: &mut [u8]) -> KResult<()> {
-    gather(mem, segs, at, scratch)?;
-    scatter(mem, segs, at, scratch)
+/// How many of the segment bytes `at..at + want` can be written right now (faulting pages
+/// in, writing nothing): a pipe or terminal read takes no more data than it can store.
+fn writable(mem: &dyn UserMem, segs: &Segs, mut at: usize, want: usize) -> usize {
+    let mut ok = 0;
+    for &(base, len) in segs {
+        if ok == want {
+            break;
+        }
+        if at >= len {
+            at -= len;
+            continue;
+        }
+        let n = (len - at).min(want - ok);
+        let w = mem.writable_prefix(base.wrapping_add(at as u64), n);
+        ok += w;
+        if w < n {
+            break;
+        }
+        at = 0;
+    }
+    ok
 }
 
 fn partial(done: usize, e: Errno) -> KResult<usize> {
@@ -138,20 +164,33 @@ fn partial(done: usize, e: Errno) -> KResult<usize> {
     }
 }
 
+/// `EFAULT` unless every segment lies in user space (Linux's `access_ok`, checked before
+/// any transfer, so a kernel address is `EFAULT` even for a zero length).
+fn check_segs(segs: &Segs) -> KResult<()> {
+    if segs.iter().all(|&(base, len)| access_ok(base, len as u64)) {
+        Ok(())
+    } else {
+        Err(Errno::EFAULT)
+    }
+}
+
 /// Reads into `segs` at the file position (`offset` None) or at `offset`.
 fn do_read(mem: &dyn UserMem, file: &OpenFile, segs: &Segs, offset: Option<u64>) -> KResult<usize> {
+    check_segs(segs)?;
     let total = total(segs);
     let regular = is_regular(file);
     let mut chunk = vec![0u8; total.min(CHUNK)];
     let mut done = 0;
     loop {
-        let want = (total - done).min(CHUNK);
-        // Check the destination before taking data from a pipe or terminal: bytes that
-        // cannot be stored must stay there (as in Linux). Regular files are read first
-        // and their position put back on a fault (so a read at EOF never faults).
-        if !regular {
-            if let Err(e) = probe_writable(mem, segs, done, &mut chunk[..want]) {
-                return partial(done, e);
+        let mut want = (total - done).min(CHUNK);
+        // Take no more from a pipe or terminal than the destination can store: bytes that
+        // cannot be copied out must stay there (as in Linux). Regular files are read first
+        // and their position put back by what could not be stored (so a read at EOF never
+        // faults).
+        if !regular && want > 0 {
+            want = writable(mem, segs, done, want);
+            if want == 0 {
+                return partial(done, Errno::EFAULT);
             }
         }
         let r = match offset {
@@ -162,14 +201,15 @@ fn do_read(mem: &dyn UserMem, file: &OpenFile, segs: &Segs, offset: Option<u64>)
             Ok(n) => n.min(want),
             Err(e) => return partial(done, e),
         };
-        if let Err(e) = scatter(mem, segs, done, &chunk[..n]) {
-            if offset.is_none() {
-                let mut pos = file.pos.lock();
-                *pos = pos.saturating_sub(n as u64);
-            }
-            return partial(done, e);
+        let stored = scatter(mem, segs, done, &chunk[..n]);
+        if stored < n && offset.is_none() {
+            let mut pos = file.pos.lock();
+            *pos = pos.saturating_sub((n - stored) as u64);
         }
-        done += n;
+        done += stored;
+        if stored < n {
+            return partial(done, Errno::EFAULT);
+        }
         if n < want || done == total || !regular {
             return Ok(done);
         }
@@ -177,9 +217,14 @@ fn do_read(mem: &dyn UserMem, file: &OpenFile, segs: &Segs, offset: Option<u64>)
 }
 
 /// Writes from `segs` at the file position (`offset` None) or at `offset` (which, as in
-/// Linux, `O_APPEND` overrides: `pwrite` on an append-only description appends).
+/// Linux, `O_APPEND` overrides: `pwrite` on an append-only description appends). A buffer
+/// that runs into an unreadable page writes its readable prefix.
 fn do_write(mem: &dyn UserMem, file: &OpenFile, segs: &Segs, offset: Option<u64>) -> KResult<usize> {
+    check_segs(segs)?;
     let total = total(segs);
+    if file.ops.discards_writes() {
+        return Ok(total);
+    }
     let offset = match offset {
         Some(_) if file.flags() & O_APPEND != 0 && is_regular(file) => Some(file.ops.stat()?.size),
         o => o,
@@ -189,15 +234,16 @@ fn do_write(mem: &dyn UserMem, file: &OpenFile, segs: &Segs, offset: Option<u64>
     let mut done = 0;
     loop {
         let want = (total - done).min(CHUNK);
-        if let Err(e) = gather(mem, segs, done, &mut chunk[..want]) {
-            return partial(done, e);
+        let got = gather(mem, segs, done, &mut chunk[..want]);
+        if got == 0 && want > 0 {
+            return partial(done, Errno::EFAULT);
         }
         let r = match offset {
-            None => file.ops.write(file, &chunk[..want]),
-            Some(o) => file.ops.write_at(o + done as u64, &chunk[..want]),
+            None => file.ops.write(file, &chunk[..got]),
+            Some(o) => file.ops.write_at(o + done as u64, &chunk[..got]),
         };
         let n = match r {
-            Ok(n) => n.min(want),
+            Ok(n) => n.min(got),
             Err(e) => return partial(done, e),
         };
         done += n;

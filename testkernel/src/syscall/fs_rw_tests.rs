@@ -88,10 +88,16 @@ fn large_transfers_span_chunks() {
     sys_lseek(&e.files, fd, 0, SEEK_SET).unwrap();
     let end = crate::syscall::fs_testutil::BASE + (4 << 20);
     let at = end - 70_000;
-    assert_eq!(sys_read(&e.mem, &e.files, fd, at, 200_000), Ok(65536));
-    assert_eq!(e.read(fd, 4).unwrap(), data[65536..65540], "position after the stored bytes");
+    assert_eq!(sys_read(&e.mem, &e.files, fd, at, 200_000), Ok(70_000));
+    assert_eq!(e.read(fd, 4).unwrap(), data[70_000..70_004], "position after the stored bytes");
     assert_eq!(sys_read(&e.mem, &e.files, fd, 0x8, 4), Err(Errno::EFAULT));
-    assert_eq!(e.read(fd, 4).unwrap(), data[65540..65544], "a fault does not move the position");
+    assert_eq!(e.read(fd, 4).unwrap(), data[70_004..70_008], "a fault does not move the position");
+    // A write whose buffer runs into unmapped memory writes the readable prefix.
+    let w = e.open("/part", CREAT | RDWR).unwrap();
+    assert_eq!(sys_write(&e.mem, &e.files, w, end - 100, 4096), Ok(100));
+    // Kernel and non-canonical buffers are EFAULT even for a zero count (access_ok).
+    assert_eq!(sys_read(&e.mem, &e.files, fd, 0xffff_8000_0000_0000, 0), Err(Errno::EFAULT));
+    assert_eq!(sys_write(&e.mem, &e.files, w, 0xffff_ffff_8000_0000, 0), Err(Errno::EFAULT));
 }
 
 #[test]

@@ -83,8 +83,14 @@ pub fn sys_futex(
         let key = FutexKey::new(space, addr)?;
         // A shared key is found through the page (get_user_pages): an unmapped word is
         // EFAULT even for a wake. Private keys are computed without touching memory.
+        // Linux (`get_futex_key`) also refuses a shared key on a read-only anonymous page;
+        // every user page here is anonymous (file mappings are private copies), so a
+        // read-only word is EFAULT for shared futexes.
         if shared {
             read_val::<u32>(mem, addr)?;
+            if mem.writable_prefix(addr, 4) < 4 {
+                return Err(Errno::EFAULT);
+            }
         }
         Ok(key)
     };
@@ -94,7 +100,7 @@ pub fn sys_futex(
             if bitset == 0 {
                 return Err(Errno::EINVAL);
             }
-            table.wait(mem, FutexKey::new(space, uaddr)?, val, deadline, bitset)?;
+            table.wait(mem, key(uaddr)?, val, deadline, bitset)?;
             Ok(0)
         }
         FUTEX_WAKE | FUTEX_WAKE_BITSET => {

@@ -160,12 +160,6 @@ pub fn sys_rseq() -> KResult<u64> {
     Err(Errno::ENOSYS)
 }
 
-/// `pause`: sleeps until a signal arrives (`EINTR`).
-pub fn sys_pause() -> KResult<u64> {
-    crate::sync::WaitQueue::new().wait_until(None, || false)?;
-    Err(Errno::EINTR)
-}
-
 /// `sched_yield`.
 pub fn sys_sched_yield() -> KResult<u64> {
     sched::yield_now();

@@ -89,6 +89,17 @@ pub fn execve(vfs: &Vfs, frame: &mut TrapFrame, path: &[u8], argv: &[Vec<u8>], e
 
     let me = sched::current();
     let p = me.process.clone();
+    // Linux's de_thread: the other threads end; wait until they are gone.
+    let others: Vec<_> = super::signals::threads_of(&p).into_iter().filter(|t| t.tid != me.tid).collect();
+    for t in &others {
+        t.exec_killed.store(true, Ordering::SeqCst);
+        t.clear_child_tid.store(0, Ordering::SeqCst);
+        sched::wake_task(t);
+    }
+    drop(others);
+    while super::signals::threads_of(&p).len() > 1 {
+        sched::yield_now();
+    }
     let new_mm = Arc::new(Mutex::new(img.aspace));
     let old = p.set_mm(Some(new_mm), cr3);
     // SAFETY: the new PML4 shares the kernel half; the old space is dropped after this.

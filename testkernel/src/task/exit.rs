@@ -99,9 +99,17 @@ fn exit_process(p: &Arc<Process>, status: i32) {
         }
     }
     p.exit.lock().zombie = Some(status);
-    if let Some(parent) = p.parent() {
-        parent.child_wait.wake_all();
-    } else {
-        p.unregister();
+    match p.parent() {
+        Some(parent) if parent.signals.reaps_children() => {
+            // SIGCHLD ignored or SA_NOCLDWAIT: no zombie (Linux's autoreap).
+            parent.children.lock().retain(|c| !Arc::ptr_eq(c, p));
+            p.unregister();
+            parent.child_wait.wake_all();
+        }
+        Some(parent) => {
+            super::signals::notify_parent(&parent, p.pid, status);
+            parent.child_wait.wake_all();
+        }
+        None => p.unregister(),
     }
 }

@@ -2,6 +2,7 @@
 //! `execve`, exit and `wait4`, and the paths every return to user mode and every
 //! user-mode exception take.
 
+pub mod bpf_glue;
 pub mod exec;
 pub mod exit;
 pub mod fork;
@@ -40,6 +41,10 @@ pub fn return_to_user(f: &mut TrapFrame) {
         sched::schedule();
     }
     let me = sched::current();
+    if me.exec_killed.load(core::sync::atomic::Ordering::Relaxed) {
+        drop(me);
+        exit::exit_thread(0);
+    }
     let group = me.process.exit.lock().group_exit;
     if let Some(status) = group {
         drop(me);
@@ -118,5 +123,7 @@ pub fn user_fault(f: &mut TrapFrame, fault: UserFault) {
 pub fn signal_pending_current() -> bool {
     let me = sched::current();
     let exiting = me.process.exit.lock().group_exit.is_some();
-    exiting || (!me.kernel_only && me.signals.has_deliverable(&me.process.signals))
+    exiting
+        || me.exec_killed.load(core::sync::atomic::Ordering::Relaxed)
+        || (!me.kernel_only && me.signals.has_deliverable(&me.process.signals))
 }

@@ -50,6 +50,9 @@ pub struct Task {
     pub robust_list: AtomicU64,
     /// The length passed with the robust list head.
     pub robust_len: AtomicU64,
+    /// Set on the other threads when one thread execs: they end at their next return to
+    /// user mode (Linux's `de_thread`).
+    pub exec_killed: AtomicBool,
     /// Kernel-only task (idle): never returns to user mode.
     pub kernel_only: bool,
     /// Blocked mask, private pending signals, alternate stack.
@@ -88,6 +91,7 @@ impl Task {
             state: AtomicU8::new(state::RUNNABLE),
             wake_pending: AtomicBool::new(false),
             wake_reason: AtomicU8::new(0),
+            exec_killed: AtomicBool::new(false),
             fs_base: AtomicU64::new(0),
             gs_base: AtomicU64::new(0),
             clear_child_tid: AtomicU64::new(0),
@@ -110,6 +114,7 @@ impl Task {
             state: AtomicU8::new(state::RUNNING),
             wake_pending: AtomicBool::new(false),
             wake_reason: AtomicU8::new(0),
+            exec_killed: AtomicBool::new(false),
             fs_base: AtomicU64::new(0),
             gs_base: AtomicU64::new(0),
             clear_child_tid: AtomicU64::new(0),
