@@ -14,7 +14,7 @@ use syscall_abi::{Errno, Result};
 
 use crate::host::BpfHost;
 use crate::object::{map_from_fd, MapObj};
-use crate::verifier::{HelperProto, PseudoKind, PseudoLoad, VerifiedProgram, VerifierLog, VerifierOps};
+use crate::verifier::{HelperProto, MapInfo, PseudoKind, PseudoLoad, VerifiedProgram, VerifierLog, VerifierOps};
 use crate::vm::insn::{decode, encode, RawInsn};
 
 /// Most distinct maps one program may reference (Linux `MAX_USED_MAPS`).
@@ -216,6 +216,17 @@ fn set_imm64(insns: &mut [RawInsn], pc: usize, value: u64) -> Result<()> {
 impl VerifierOps for LoadOps<'_> {
     fn helper_proto(&self, id: u32) -> Option<HelperProto> {
         self.inner.helper_proto(id)
+    }
+
+    fn map_info(&self, load: &PseudoLoad) -> Option<MapInfo> {
+        let r = self.refs.iter().find(|r| r.insn == load.insn)?;
+        let def = self.used_maps.get(r.map)?.map().def();
+        Some(MapInfo {
+            map_type: def.map_type,
+            key_size: def.key_size,
+            value_size: def.value_size,
+            max_entries: def.max_entries,
+        })
     }
 
     fn resolve_pseudo_load(&mut self, load: &PseudoLoad, log: &mut VerifierLog) -> core::result::Result<(), Errno> {

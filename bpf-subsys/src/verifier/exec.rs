@@ -1,40 +1,51 @@
-//! One instruction: its checks, in the order Linux's `do_check` makes them, and its effect on
-//! the [`State`]. The same code serves the dataflow pass (effects only, never an error) and
-//! the check pass (checks against the final states, effects to move along a block).
+//! One instruction on one path: its checks, in the order Linux's `do_check` makes them, and
+//! its effect on the [`State`]; where control goes next ([`Next`]).
 //!
 //! Reference: Linux 6.1 `kernel/bpf/verifier.c`: `do_check`, `check_reg_arg`,
-//! `check_mem_access`, `check_ptr_alignment`, `check_stack_access_within_bounds`,
-//! `check_stack_read_fixed_off`, `check_stack_write_fixed_off`, `update_stack_depth`,
-//! `check_atomic`, `check_ld_imm`, `check_ld_abs`, `check_helper_call`,
-//! `__check_func_call`, `prepare_func_exit`, `check_return_code`, `check_cond_jmp_op`.
+//! `check_atomic`, `check_ld_imm`, `check_ld_abs`, `__check_func_call`,
+//! `prepare_func_exit`, `check_return_code`, `check_reference_leak`. Memory accesses are in
+//! `mem.rs`, helper calls in `call.rs`, conditional jumps in `cond.rs`, ALU in `alu.rs`.
 
+use alloc::boxed::Box;
 use alloc::vec::Vec;
 
-use super::helpers::{helper_id_in_range, FuncName, HelperProto, HelperRet, VerifierOps};
 use super::opcodes::*;
-use super::state::{Reg, State, FP, STACK};
+use super::state::{Bounds, Frame, Kind, MapDesc, Ptr, Reg, State, FP};
 use super::{bail, Reject, Verifier};
 use crate::vm::insn::Insn;
 use crate::vm::MAX_CALL_FRAMES;
 
-/// What the check pass gathers while it goes.
+/// What the exploration gathers while it goes.
 #[derive(Default)]
 pub(super) struct Acc {
     /// Stack depth per subprogram.
     pub stack_depth: Vec<u32>,
     /// Helper ids called.
     pub helpers: Vec<u32>,
+    /// The next id for pointers that may be null, references and scalar copies.
+    pub next_id: u32,
+    /// Deepest frame count seen.
+    pub max_frames: u32,
 }
 
 /// The instruction executor.
 pub(super) struct Exec<'a, 'v> {
     pub v: &'a Verifier<'v>,
-    pub ops: &'a dyn VerifierOps,
-    /// Report errors (check pass) or only compute effects (dataflow pass).
+    pub ops: &'a dyn super::helpers::VerifierOps,
+    /// Report errors (always, since the exploration is the check).
     pub checking: bool,
-    /// Deepest frame index each subprogram runs at (the main program: 0).
-    pub frame_of: &'a [u32],
     pub acc: Acc,
+}
+
+/// Where the path goes after an instruction.
+pub(super) enum Next {
+    /// Continue at this instruction.
+    Pc(usize),
+    /// Both edges of a conditional jump are possible: continue at `fall`, `other` is the
+    /// state at `target`.
+    Branch { fall: usize, target: usize, other: Box<State> },
+    /// The root frame exited.
+    Done,
 }
 
 /// `if self.checking && cond { bail!(...) }`.
@@ -57,6 +68,8 @@ pub(super) struct Mem {
     pub size: i32,
     pub how: Access,
     pub value: Option<Reg>,
+    /// The register holding the stored value (for messages).
+    pub value_reg: u8,
 }
 
 /// How a load/store touches memory.
@@ -67,13 +80,19 @@ pub(super) enum Access {
 }
 
 impl Exec<'_, '_> {
-    /// A register read (`check_reg_arg(SRC_OP)`); an invalid number reads as unknown in the
-    /// dataflow pass.
+    /// A fresh id.
+    pub(super) fn new_id(&mut self) -> u32 {
+        let id = self.acc.next_id;
+        self.acc.next_id = self.acc.next_id.wrapping_add(1).max(1);
+        id
+    }
+
+    /// A register read (`check_reg_arg(SRC_OP)`).
     pub(super) fn src(&self, st: &State, r: u8) -> Result<Reg, Reject> {
-        let Some(&reg) = st.regs.get(usize::from(r)) else {
-            ensure!(self, true, EINVAL, "R%d is invalid", "R{r} is invalid");
-            return Ok(Reg::Init);
-        };
+        if usize::from(r) > FP {
+            bail!(EINVAL, "R%d is invalid", "R{r} is invalid");
+        }
+        let reg = st.reg(usize::from(r));
         ensure!(self, reg == Reg::Uninit, EACCES, "R%d !read_ok", "R{r} !read_ok");
         Ok(reg)
     }
@@ -85,129 +104,68 @@ impl Exec<'_, '_> {
         Ok(())
     }
 
-    /// Writes a register (never `R10` or an invalid one).
+    /// Writes a register of the current frame (never `R10` or an invalid one).
     pub(super) fn set(st: &mut State, r: u8, value: Reg) {
         if usize::from(r) < FP {
-            st.regs[usize::from(r)] = value;
+            st.cur_mut().regs[usize::from(r)] = value;
         }
     }
 
     /// `is_pointer_value` for an unprivileged loader (privileged ones may leak pointers).
     pub(super) fn leaks(&self, reg: Reg) -> bool {
-        !self.v.input.privileged && matches!(reg, Reg::Stack(_))
+        !self.v.input.privileged && reg.is_ptr()
     }
 
-    /// Records a use of this frame's stack down to `off`.
-    fn touch_stack(&mut self, pc: usize, off: i32) {
-        if !self.checking || off >= 0 {
+    /// Records a use of the stack of `subprog` down to `off`.
+    pub(super) fn touch_stack(&mut self, subprog: usize, off: i32) {
+        if off >= 0 {
             return;
         }
-        let sub = self.v.subprog_of(pc);
-        if let Some(depth) = self.acc.stack_depth.get_mut(sub) {
+        if let Some(depth) = self.acc.stack_depth.get_mut(subprog) {
             *depth = (*depth).max(off.unsigned_abs());
         }
     }
 
-    /// `check_mem_access` for one load or store.
-    fn mem(&mut self, pc: usize, st: &mut State, m: Mem) -> Result<(), Reject> {
-        let Mem { regno, base, off, size, how, value } = m;
-        match base {
-            Reg::Const(_) => {
-                ensure!(self, true, EACCES, "R%d invalid mem access 'scalar'", "R{regno} invalid mem access 'scalar'");
-            }
-            Reg::Stack(o) => {
-                let at = o + i32::from(off);
-                let misaligned = at & (size - 1) != 0;
-                ensure!(
-                    self,
-                    misaligned,
-                    EACCES,
-                    "misaligned stack access off %s+%d+%d size %d",
-                    "misaligned stack access off (0x0; 0x0)+{o}+{off} size {size}"
-                );
-                let what = if how == Access::Read { " read from" } else { " write to" };
-                let lowest = if how == Access::Write || st.escaped { -STACK } else { -st.allocated };
-                ensure!(
-                    self,
-                    at < lowest || at > -1,
-                    EACCES,
-                    "invalid%s stack R%d off=%d size=%d",
-                    "invalid{what} stack R{regno} off={at} size={size}"
-                );
-                ensure!(
-                    self,
-                    at + size > 0,
-                    EINVAL,
-                    "invalid%s stack R%d off=%d size=%d",
-                    "invalid{what} stack R{regno} off={at} size={size}"
-                );
-                self.touch_stack(pc, at);
-                match how {
-                    Access::Read => {
-                        if !st.escaped {
-                            if let Some(i) = st.first_uninit(at, size) {
-                                ensure!(
-                                    self,
-                                    true,
-                                    EACCES,
-                                    "invalid read from stack off %d+%d size %d",
-                                    "invalid read from stack off {at}+{i} size {size}"
-                                );
-                            }
-                        }
-                    }
-                    Access::Write => {
-                        let spill = matches!(value, Some(Reg::Stack(_)));
-                        ensure!(
-                            self,
-                            spill && size != 8,
-                            EACCES,
-                            "invalid size of register spill",
-                            "invalid size of register spill"
-                        );
-                        if spill {
-                            // A spilled stack pointer is not followed through the stack.
-                            st.escape();
-                        }
-                        st.write_stack(at, size);
-                    }
-                }
-            }
-            Reg::Init | Reg::Uninit => {
-                if how == Access::Write && matches!(value, Some(Reg::Stack(_))) {
-                    st.escape();
-                }
-            }
-        }
-        Ok(())
-    }
-
-    /// One instruction at `pc`, `st` being the state before it; `st` becomes the state after
-    /// it (for calls to subprograms: the caller's side, before the callee's effects).
-    pub(super) fn step(&mut self, pc: usize, st: &mut State) -> Result<(), Reject> {
+    /// One instruction at `pc`; `st` becomes the state after it on the path taken first.
+    pub(super) fn step(&mut self, pc: usize, st: &mut State) -> Result<Next, Reject> {
         let insn = self.v.insn(pc);
+        let next = self.v.next_pc(pc);
         match insn.opc & CLASS_MASK {
-            CLASS_ALU | CLASS_ALU64 => self.alu(&insn, st),
-            CLASS_LDX => self.ldx(pc, &insn, st),
-            CLASS_STX => self.stx(pc, &insn, st),
-            CLASS_ST => self.st(pc, &insn, st),
-            CLASS_LD => self.ld(pc, &insn, st),
-            _ => self.jmp(pc, &insn, st),
+            CLASS_ALU | CLASS_ALU64 => self.alu(&insn, st)?,
+            CLASS_LDX => self.ldx(&insn, st)?,
+            CLASS_STX => self.stx(&insn, st)?,
+            CLASS_ST => self.st(&insn, st)?,
+            CLASS_LD => self.ld(pc, &insn, st)?,
+            _ => return self.jmp(pc, &insn, st),
         }
+        Ok(Next::Pc(next))
     }
 
-    fn ldx(&mut self, pc: usize, i: &Insn, st: &mut State) -> Result<(), Reject> {
+    fn ldx(&mut self, i: &Insn, st: &mut State) -> Result<(), Reject> {
         let base = self.src(st, i.src)?;
         self.dst(i.dst)?;
-        let m = Mem { regno: i.src, base, off: i.off, size: size_bytes(i.opc), how: Access::Read, value: None };
-        self.mem(pc, st, m)?;
-        Self::set(st, i.dst, Reg::Init);
+        let m = Mem {
+            regno: i.src,
+            base,
+            off: i.off,
+            size: size_bytes(i.opc),
+            how: Access::Read,
+            value: None,
+            value_reg: 0,
+        };
+        let mut loaded = self.mem(st, m)?;
+        if i.opc & MODE_MASK == MODE_MEMSX {
+            if let Reg::Scalar(_) = loaded {
+                loaded = Reg::unknown_scalar();
+            }
+        }
+        Self::set(st, i.dst, loaded);
         Ok(())
     }
 
-    fn stx(&mut self, pc: usize, i: &Insn, st: &mut State) -> Result<(), Reject> {
+    fn stx(&mut self, i: &Insn, st: &mut State) -> Result<(), Reject> {
         if i.opc & MODE_MASK == MODE_ATOMIC {
-            return self.atomic(pc, i, st);
+            return self.atomic(i, st);
         }
         ensure!(
             self,
@@ -218,11 +176,19 @@ impl Exec<'_, '_> {
         );
         let value = self.src(st, i.src)?;
         let base = self.src(st, i.dst)?;
-        let m = Mem { regno: i.dst, base, off: i.off, size: size_bytes(i.opc), how: Access::Write, value: Some(value) };
-        self.mem(pc, st, m)
+        let m = Mem {
+            regno: i.dst,
+            base,
+            off: i.off,
+            size: size_bytes(i.opc),
+            how: Access::Write,
+            value: Some(value),
+            value_reg: i.src,
+        };
+        self.mem(st, m).map(|_| ())
     }
 
-    fn st(&mut self, pc: usize, i: &Insn, st: &mut State) -> Result<(), Reject> {
+    fn st(&mut self, i: &Insn, st: &mut State) -> Result<(), Reject> {
         ensure!(
             self,
             i.opc & MODE_MASK != MODE_MEM || i.src != 0,
@@ -231,12 +197,15 @@ impl Exec<'_, '_> {
             "BPF_ST uses reserved fields"
         );
         let base = self.src(st, i.dst)?;
-        let m = Mem { regno: i.dst, base, off: i.off, size: size_bytes(i.opc), how: Access::Write, value: None };
-        self.mem(pc, st, m)
+        let size = size_bytes(i.opc);
+        // An 8-byte immediate store spills a known constant (Linux 6.1 with `bpf_capable`).
+        let value = (size == 8).then(|| Reg::konst(i.imm as i64 as u64));
+        let m = Mem { regno: i.dst, base, off: i.off, size, how: Access::Write, value, value_reg: 0 };
+        self.mem(st, Mem { value: value.filter(|_| self.v.input.privileged), ..m }).map(|_| ())
     }
 
     /// `check_atomic`.
-    fn atomic(&mut self, pc: usize, i: &Insn, st: &mut State) -> Result<(), Reject> {
+    fn atomic(&mut self, i: &Insn, st: &mut State) -> Result<(), Reject> {
         let valid = [OP_ADD_I, OP_AND_I, OP_OR_I, OP_XOR_I].contains(&(i.imm & !ATOMIC_FETCH))
             || i.imm == ATOMIC_XCHG
             || i.imm == ATOMIC_CMPXCHG;
@@ -263,6 +232,14 @@ impl Exec<'_, '_> {
             ensure!(self, self.leaks(r0), EACCES, "R%d leaks addr into mem", "R0 leaks addr into mem");
         }
         ensure!(self, self.leaks(value), EACCES, "R%d leaks addr into mem", "R{} leaks addr into mem", i.src);
+        if let Reg::Ptr(Ptr { kind: Kind::Ctx, .. }) = base {
+            bail!(
+                EACCES,
+                "BPF_ATOMIC stores into R%d %s is not allowed",
+                "BPF_ATOMIC stores into R{} ctx is not allowed",
+                i.dst
+            );
+        }
         let load_reg = if i.imm & ATOMIC_FETCH == 0 {
             None
         } else if i.imm == ATOMIC_CMPXCHG {
@@ -273,11 +250,21 @@ impl Exec<'_, '_> {
         if let Some(r) = load_reg {
             self.dst(r)?;
         }
-        let read = Mem { regno: i.dst, base, off: i.off, size: size_bytes(i.opc), how: Access::Read, value: None };
-        self.mem(pc, st, read)?;
-        self.mem(pc, st, Mem { how: Access::Write, value: Some(value), ..read })?;
+        let read = Mem {
+            regno: i.dst,
+            base,
+            off: i.off,
+            size: size_bytes(i.opc),
+            how: Access::Read,
+            value: None,
+            value_reg: i.src,
+        };
+        self.mem(st, read)?;
+        // The stored value is not a plain spill: the slot becomes unknown data.
+        self.mem(st, Mem { how: Access::Write, value: None, ..read })?;
         if let Some(r) = load_reg {
-            Self::set(st, r, Reg::Init);
+            let width = if size == SIZE_W { Bounds::urange(0, u64::from(u32::MAX)) } else { Bounds::UNKNOWN };
+            Self::set(st, r, Reg::scalar(width));
         }
         Ok(())
     }
@@ -297,12 +284,7 @@ impl Exec<'_, '_> {
                 );
                 // The engine has no legacy packet loads: Linux's answer when a program
                 // type lacks `gen_ld_abs`.
-                ensure!(self, true, EINVAL, "bpf verifier is misconfigured", "bpf verifier is misconfigured");
-                for r in 0..=5 {
-                    Self::set(st, r, Reg::Uninit);
-                }
-                Self::set(st, 0, Reg::Init);
-                Ok(())
+                bail!(EINVAL, "bpf verifier is misconfigured", "bpf verifier is misconfigured");
             }
             MODE_IMM => {
                 ensure!(
@@ -320,28 +302,44 @@ impl Exec<'_, '_> {
                     "BPF_LD_IMM64 uses reserved fields"
                 );
                 self.dst(i.dst)?;
-                let value = if i.opc != LD_IMM64 {
-                    Reg::Init
-                } else if i.src == 0 {
-                    let hi = self.v.imm_at(pc + 1) as u32;
-                    Reg::Const((u64::from(hi) << 32) | u64::from(i.imm as u32))
-                } else {
-                    Reg::Init
-                };
+                let value = self.ld_imm64(pc, i);
                 Self::set(st, i.dst, value);
                 Ok(())
             }
-            _ => {
-                ensure!(self, true, EINVAL, "invalid BPF_LD mode", "invalid BPF_LD mode");
-                Ok(())
-            }
+            _ => bail!(EINVAL, "invalid BPF_LD mode", "invalid BPF_LD mode"),
         }
     }
 
-    fn jmp(&mut self, pc: usize, i: &Insn, st: &mut State) -> Result<(), Reject> {
+    /// The value of an `ld_imm64` (`check_ld_imm`).
+    fn ld_imm64(&self, pc: usize, i: &Insn) -> Reg {
+        let aux = self.v.imm_at(pc + 1);
+        if i.src == 0 {
+            return Reg::konst((u64::from(aux as u32) << 32) | u64::from(i.imm as u32));
+        }
+        let load = self.v.pseudo_loads.iter().find(|l| l.insn == pc);
+        let Some(load) = load else { return Reg::Unknown };
+        let desc = MapDesc { insn: pc as u32, info: self.ops.map_info(load) };
+        use super::PseudoKind as P;
+        match load.kind {
+            P::MapFd | P::MapIdx => Reg::Ptr(Ptr::new(Kind::MapPtr(desc))),
+            P::MapValue | P::MapIdxValue => {
+                let mut p = Ptr::new(Kind::MapValue(desc));
+                p.off = load.aux_imm;
+                Reg::Ptr(p)
+            }
+            P::Func => {
+                let target = usize::try_from(pc as i64 + i64::from(i.imm) + 1).unwrap_or(0);
+                Reg::Ptr(Ptr::new(Kind::Func(target as u32)))
+            }
+            P::BtfId => Reg::Unknown,
+        }
+    }
+
+    fn jmp(&mut self, pc: usize, i: &Insn, st: &mut State) -> Result<Next, Reject> {
         let class = i.opc & CLASS_MASK;
         let x = i.opc & SRC_X != 0;
         let jmp32 = class == CLASS_JMP32;
+        let next = self.v.next_pc(pc);
         match i.opc & OP_MASK {
             OP_CALL => {
                 let reserved = x
@@ -351,9 +349,11 @@ impl Exec<'_, '_> {
                     || jmp32;
                 ensure!(self, reserved, EINVAL, "BPF_CALL uses reserved fields", "BPF_CALL uses reserved fields");
                 if i.src == PSEUDO_CALL {
-                    self.pseudo_call(pc, st)
+                    let target = usize::try_from(pc as i64 + i64::from(i.imm) + 1).unwrap_or(usize::MAX);
+                    self.pseudo_call(target, next, st)
                 } else {
-                    self.helper_call(pc, i, st)
+                    self.helper_call(pc, i, st)?;
+                    Ok(Next::Pc(next))
                 }
             }
             OP_JA => {
@@ -361,184 +361,87 @@ impl Exec<'_, '_> {
                 let reserved =
                     x || i.src != 0 || i.dst != 0 || (!jmp32 && i.imm != 0) || (jmp32 && (!v4 || i.off != 0));
                 ensure!(self, reserved, EINVAL, "BPF_JA uses reserved fields", "BPF_JA uses reserved fields");
-                Ok(())
+                Ok(Next::Pc(self.v.successors(pc)[0]))
             }
             OP_EXIT => {
                 let reserved = x || i.imm != 0 || i.src != 0 || i.dst != 0 || jmp32;
                 ensure!(self, reserved, EINVAL, "BPF_EXIT uses reserved fields", "BPF_EXIT uses reserved fields");
                 self.exit(pc, st)
             }
-            op => {
-                ensure!(
-                    self,
-                    !is_cond_jmp_op(op),
-                    EINVAL,
-                    "invalid BPF_JMP/JMP32 opcode %x",
-                    "invalid BPF_JMP/JMP32 opcode {op:x}"
-                );
-                let dst = self.src(st, i.dst)?;
-                if x {
-                    ensure!(
-                        self,
-                        i.imm != 0,
-                        EINVAL,
-                        "BPF_JMP/JMP32 uses reserved fields",
-                        "BPF_JMP/JMP32 uses reserved fields"
-                    );
-                    let src = self.src(st, i.src)?;
-                    ensure!(
-                        self,
-                        self.leaks(src),
-                        EACCES,
-                        "R%d pointer comparison prohibited",
-                        "R{} pointer comparison prohibited",
-                        i.src
-                    );
-                } else {
-                    ensure!(
-                        self,
-                        i.src != 0,
-                        EINVAL,
-                        "BPF_JMP/JMP32 uses reserved fields",
-                        "BPF_JMP/JMP32 uses reserved fields"
-                    );
-                }
-                ensure!(
-                    self,
-                    self.leaks(dst),
-                    EACCES,
-                    "R%d pointer comparison prohibited",
-                    "R{} pointer comparison prohibited",
-                    i.dst
-                );
-                Ok(())
-            }
+            _ => self.cond_jmp(pc, i, st),
         }
     }
 
-    /// A bpf-to-bpf call, caller side: the frame limit, and stack addresses passed on.
-    fn pseudo_call(&mut self, pc: usize, st: &mut State) -> Result<(), Reject> {
-        let frame = self.frame_of.get(self.v.subprog_of(pc)).copied().unwrap_or(0);
-        let too_deep = frame as usize + 1 >= MAX_CALL_FRAMES;
+    /// A bpf-to-bpf call (`__check_func_call`): a new frame with `R1`-`R5` copied.
+    fn pseudo_call(&mut self, target: usize, ret_pc: usize, st: &mut State) -> Result<Next, Reject> {
+        let curframe = st.base_frame as usize + st.frames.len() - 1;
         ensure!(
             self,
-            too_deep,
+            curframe + 1 >= MAX_CALL_FRAMES,
             E2BIG,
             "the call stack of %d frames is too deep",
             "the call stack of {} frames is too deep",
-            frame + 2
+            curframe + 2
         );
-        self.pass_args(pc, st, 5);
-        Ok(())
-    }
-
-    /// Stack pointers among `R1..=R<nargs>` leave the pass's sight.
-    fn pass_args(&mut self, pc: usize, st: &mut State, nargs: u8) {
-        for r in 1..=usize::from(nargs.min(5)) {
-            if let Reg::Stack(off) = st.regs[r] {
-                self.touch_stack(pc, off);
-                st.escape();
-            }
-        }
-    }
-
-    /// `check_helper_call`, as far as prototypes go.
-    fn helper_call(&mut self, pc: usize, i: &Insn, st: &mut State) -> Result<(), Reject> {
-        let id = i.imm;
-        ensure!(
-            self,
-            !helper_id_in_range(id),
-            EINVAL,
-            "invalid func %s#%d",
-            "invalid func {}#{id}",
-            FuncName(i64::from(id))
-        );
-        let proto = u32::try_from(id).ok().and_then(|id| self.ops.helper_proto(id));
-        ensure!(self, proto.is_none(), EINVAL, "unknown func %s#%d", "unknown func {}#{id}", FuncName(i64::from(id)));
-        let proto = proto.unwrap_or(HelperProto { id: 0, gpl_only: false, nargs: 5, ret: HelperRet::Value });
-        ensure!(
-            self,
-            proto.gpl_only && !self.v.input.gpl_compatible,
-            EINVAL,
-            "cannot call GPL-restricted function from non-GPL compatible program",
-            "cannot call GPL-restricted function from non-GPL compatible program"
-        );
-        for r in 1..=proto.nargs.min(5) {
-            self.src(st, r)?;
-        }
-        if self.checking {
-            self.acc.helpers.push(proto.id);
-        }
-        self.pass_args(pc, st, proto.nargs);
+        let sub = self.v.subprog_at(target).unwrap_or(0);
+        let index = st.frames.len() as u8;
+        let mut callee = Frame::entry(index, sub, ret_pc);
         for r in 1..=5 {
-            Self::set(st, r, Reg::Uninit);
+            callee.regs[r] = st.reg(r);
         }
-        let r0 = if proto.ret == HelperRet::Void { Reg::Uninit } else { Reg::Init };
-        Self::set(st, 0, r0);
-        Ok(())
+        st.frames.push(callee);
+        let depth = st.base_frame + st.frames.len() as u32;
+        self.acc.max_frames = self.acc.max_frames.max(depth);
+        Ok(Next::Pc(target))
     }
 
-    /// `exit`: `check_return_code` for the main program, `prepare_func_exit` for the others.
-    fn exit(&mut self, pc: usize, st: &State) -> Result<(), Reject> {
+    /// `exit`: `check_reference_leak` and `check_return_code` for a root,
+    /// `prepare_func_exit` for a callee.
+    fn exit(&mut self, pc: usize, st: &mut State) -> Result<Next, Reject> {
+        let r0 = st.reg(0);
+        if st.frames.len() > 1 {
+            self.src(st, 0)?;
+            ensure!(
+                self,
+                matches!(r0, Reg::Ptr(Ptr { kind: Kind::Stack { .. }, .. })),
+                EINVAL,
+                "cannot return stack pointer to the caller",
+                "cannot return stack pointer to the caller"
+            );
+            let Some(callee) = st.frames.pop() else { return Ok(Next::Done) };
+            for r in 1..=5 {
+                Self::set(st, r, Reg::Uninit);
+            }
+            Self::set(st, 0, r0);
+            return Ok(Next::Pc(callee.ret_pc));
+        }
+        if let Some(&(id, insn)) = st.refs.first() {
+            bail!(EINVAL, "Unreleased reference id=%d alloc_insn=%d", "Unreleased reference id={id} alloc_insn={insn}");
+        }
         let sub = self.v.subprog_of(pc);
-        let r0 = st.regs[0];
         if sub == 0 {
             self.src(st, 0)?;
             ensure!(self, self.leaks(r0), EACCES, "R0 leaks addr as return value", "R0 leaks addr as return value");
-            return Ok(());
+            return Ok(Next::Done);
         }
+        // A callback root.
         ensure!(
             self,
-            matches!(r0, Reg::Stack(_)),
-            EINVAL,
-            "cannot return stack pointer to the caller",
-            "cannot return stack pointer to the caller"
+            !matches!(r0, Reg::Scalar(_) | Reg::Unknown),
+            EACCES,
+            "R0 not a scalar value",
+            "R0 not a scalar value"
         );
-        if self.v.subprogs.get(sub).is_some_and(|s| s.is_callback) {
-            ensure!(self, r0 == Reg::Uninit, EACCES, "R0 not a scalar value", "R0 not a scalar value");
-            if let Reg::Const(c) = r0 {
-                ensure!(
-                    self,
-                    c > 1,
-                    EINVAL,
-                    "At callback return the register R0 has value %s should have been in (0x0; 0x1)",
-                    "At callback return the register R0 has value ({c:#x}; 0x0) should have been in (0x0; 0x1)"
-                );
-            }
+        if let Reg::Scalar(s) = r0 {
+            ensure!(
+                self,
+                s.b.umax > 1,
+                EINVAL,
+                "At callback return the register R0 has value %s should have been in (0x0; 0x1)",
+                "At callback return the register R0 has value {} should have been in (0x0; 0x1)",
+                super::cond::tnum_str(&s.b)
+            );
         }
-        Ok(())
-    }
-
-    /// Whether the conditional jump `i` is taken, when both operands are known constants.
-    pub(super) fn branch(&self, i: &Insn, st: &State) -> Option<bool> {
-        let Reg::Const(a) = st.regs.get(usize::from(i.dst)).copied()? else { return None };
-        let b = if i.opc & SRC_X != 0 {
-            match st.regs.get(usize::from(i.src)).copied()? {
-                Reg::Const(b) => b,
-                _ => return None,
-            }
-        } else {
-            i.imm as i64 as u64
-        };
-        let (a, b, sa, sb) = if i.opc & CLASS_MASK == CLASS_JMP32 {
-            let (a, b) = (a as u32, b as u32);
-            (u64::from(a), u64::from(b), i64::from(a as i32), i64::from(b as i32))
-        } else {
-            (a, b, a as i64, b as i64)
-        };
-        Some(match i.opc & OP_MASK {
-            OP_JEQ => a == b,
-            OP_JNE => a != b,
-            OP_JGT => a > b,
-            OP_JGE => a >= b,
-            OP_JLT => a < b,
-            OP_JLE => a <= b,
-            OP_JSET => a & b != 0,
-            OP_JSGT => sa > sb,
-            OP_JSGE => sa >= sb,
-            OP_JSLT => sa < sb,
-            OP_JSLE => sa <= sb,
-            _ => return None,
-        })
+        Ok(Next::Done)
     }
 }

@@ -14,16 +14,62 @@ use syscall_abi::bpf::{HelperId, ProgType, __BPF_FUNC_MAX_ID};
 use syscall_abi::Errno;
 
 use super::log::VerifierLog;
+use super::state::MapInfo;
 use super::PseudoLoad;
 
-/// What a helper returns, as far as register initialisation goes.
+/// What a helper returns.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum HelperRet {
-    /// A value in `R0` (`RET_INTEGER` and every pointer return type).
+    /// A scalar in `R0` (`RET_INTEGER`).
     Value,
     /// Nothing: `R0` is unreadable after the call (`RET_VOID`, e.g. `bpf_tail_call`,
     /// `bpf_ringbuf_submit`).
     Void,
+    /// `RET_PTR_TO_MAP_VALUE_OR_NULL`: a value of the map in the first argument, or null.
+    MapValueOrNull,
+    /// `RET_PTR_TO_ALLOC_MEM_OR_NULL`: ring buffer memory of the size in the second
+    /// argument, or null; a reference to release (submit or discard).
+    AllocMemOrNull,
+}
+
+/// What a helper argument must be (Linux `enum bpf_arg_type`, the ones used here).
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Arg {
+    /// `ARG_DONTCARE`: not an argument.
+    No,
+    /// `ARG_ANYTHING`: any written register.
+    Anything,
+    /// `ARG_CONST_MAP_PTR`.
+    MapPtr,
+    /// `ARG_PTR_TO_MAP_KEY`: `key_size` readable bytes.
+    MapKey,
+    /// `ARG_PTR_TO_MAP_VALUE`: `value_size` readable bytes.
+    MapValue,
+    /// `ARG_PTR_TO_MAP_VALUE | MEM_UNINIT`: `value_size` writable bytes.
+    UninitMapValue,
+    /// `ARG_PTR_TO_CTX`.
+    Ctx,
+    /// `ARG_PTR_TO_MEM | MEM_RDONLY`: readable memory, its size in the next argument.
+    Mem,
+    /// `ARG_PTR_TO_MEM | PTR_MAYBE_NULL` (or read-only): memory or null, sized by the next
+    /// argument.
+    MemOrNull,
+    /// `ARG_PTR_TO_UNINIT_MEM`: memory the helper writes, sized by the next argument.
+    UninitMem,
+    /// `ARG_CONST_SIZE`: a bounded size, not zero.
+    ConstSize,
+    /// `ARG_CONST_SIZE_OR_ZERO`.
+    ConstSizeOrZero,
+    /// `ARG_CONST_ALLOC_SIZE_OR_ZERO`: a constant size of memory to allocate.
+    AllocSize,
+    /// `ARG_PTR_TO_ALLOC_MEM | OBJ_RELEASE`: ring buffer memory, released by the call.
+    AllocMem,
+    /// `ARG_PTR_TO_FUNC`: a callback.
+    Func,
+    /// `ARG_PTR_TO_STACK_OR_NULL`.
+    StackOrNull,
+    /// `ARG_PTR_TO_CONST_STR`: a string in read-only memory.
+    ConstStr,
 }
 
 /// One helper as the verifier checks it.
@@ -38,6 +84,8 @@ pub struct HelperProto {
     pub nargs: u8,
     /// What it leaves in `R0`.
     pub ret: HelperRet,
+    /// What each of `R1`..`R5` must be.
+    pub args: [Arg; 5],
 }
 
 /// What the verifier asks of the rest of the subsystem (Linux `struct bpf_verifier_ops` and
@@ -46,6 +94,15 @@ pub trait VerifierOps {
     /// The prototype of helper `id` if this program may call it (`get_func_proto`);
     /// `None` rejects the call with "unknown func".
     fn helper_proto(&self, id: u32) -> Option<HelperProto>;
+
+    /// The attributes of the map an `ld_imm64` map reference (already resolved by
+    /// [`VerifierOps::resolve_pseudo_load`]) names, for the checks of map values, keys and
+    /// map-typed helper arguments. The default knows none: those sizes are then left to the
+    /// engine's run-time checks.
+    fn map_info(&self, load: &PseudoLoad) -> Option<MapInfo> {
+        let _ = load;
+        None
+    }
 
     /// Called for each `ld_imm64` with a pseudo source, in program order, at the point
     /// where Linux resolves them (after the subprogram checks, before the control-flow
@@ -137,54 +194,64 @@ enum Set {
     Kprobe,
 }
 
-const fn p(id: HelperId, gpl_only: bool, nargs: u8, ret: HelperRet, set: Set) -> (HelperProto, Set) {
-    (HelperProto { id: id as u32, gpl_only, nargs, ret }, set)
+const fn p(id: HelperId, gpl_only: bool, args: [Arg; 5], ret: HelperRet, set: Set) -> (HelperProto, Set) {
+    let mut nargs = 0;
+    while nargs < 5 && !matches!(args[nargs], Arg::No) {
+        nargs += 1;
+    }
+    (HelperProto { id: id as u32, gpl_only, nargs: nargs as u8, ret, args }, set)
 }
 
-use HelperRet::{Value as V, Void};
+use Arg::{
+    AllocMem, AllocSize, Anything as Any, ConstSize, ConstSizeOrZero as SizeOr0, ConstStr, Ctx, Func, MapKey, MapPtr,
+    MapValue, Mem, MemOrNull, No, StackOrNull, UninitMapValue, UninitMem,
+};
+use HelperRet::{AllocMemOrNull, MapValueOrNull, Value as V, Void};
 use Set::*;
 
-/// The table: prototype and where Linux 6.1 offers it.
+/// The table: prototype and where Linux 6.1 offers it (argument types from the `*_proto`
+/// structs of `kernel/bpf/helpers.c`, `kernel/trace/bpf_trace.c`, `kernel/bpf/ringbuf.c`,
+/// `kernel/bpf/stackmap.c`, `kernel/bpf/core.c`).
 const TABLE: &[(HelperProto, Set)] = &[
-    p(HelperId::MapLookupElem, false, 2, V, Base),
-    p(HelperId::MapUpdateElem, false, 4, V, Base),
-    p(HelperId::MapDeleteElem, false, 2, V, Base),
-    p(HelperId::MapPushElem, false, 3, V, Base),
-    p(HelperId::MapPopElem, false, 2, V, Base),
-    p(HelperId::MapPeekElem, false, 2, V, Base),
-    p(HelperId::GetPrandomU32, false, 0, V, Base),
-    p(HelperId::GetSmpProcessorId, false, 0, V, Base),
-    p(HelperId::GetNumaNodeId, false, 0, V, Base),
-    p(HelperId::TailCall, false, 3, Void, Base),
-    p(HelperId::KtimeGetNs, false, 0, V, Base),
-    p(HelperId::KtimeGetBootNs, false, 0, V, Base),
-    p(HelperId::RingbufOutput, false, 4, V, Base),
-    p(HelperId::RingbufReserve, false, 3, V, Base),
-    p(HelperId::RingbufSubmit, false, 2, Void, Base),
-    p(HelperId::RingbufDiscard, false, 2, Void, Base),
-    p(HelperId::RingbufQuery, false, 2, V, Base),
-    p(HelperId::Strncmp, false, 3, V, Base),
-    p(HelperId::Jiffies64, false, 0, V, TracingOrPrivileged),
-    p(HelperId::Loop, false, 4, V, TracingOrPrivileged),
-    p(HelperId::ForEachMapElem, false, 4, V, TracingOrPrivileged),
-    p(HelperId::TracePrintk, true, 2, V, TracingOrPrivileged),
-    p(HelperId::GetCurrentTask, true, 0, V, TracingOrPrivileged),
-    p(HelperId::ProbeReadUser, true, 3, V, TracingOrPrivileged),
-    p(HelperId::ProbeReadKernel, true, 3, V, TracingOrPrivileged),
-    p(HelperId::ProbeReadUserStr, true, 3, V, TracingOrPrivileged),
-    p(HelperId::ProbeReadKernelStr, true, 3, V, TracingOrPrivileged),
-    p(HelperId::Snprintf, true, 5, V, TracingOrPrivileged),
-    p(HelperId::ProbeRead, true, 3, V, Tracing),
-    p(HelperId::ProbeReadStr, true, 3, V, Tracing),
-    p(HelperId::GetCurrentPidTgid, false, 0, V, Tracing),
-    p(HelperId::GetCurrentUidGid, false, 0, V, Tracing),
-    p(HelperId::GetCurrentComm, false, 2, V, Tracing),
-    p(HelperId::SendSignal, false, 1, V, Tracing),
-    p(HelperId::KtimeGetCoarseNs, false, 0, V, SocketFilter),
-    p(HelperId::PerfEventOutput, true, 5, V, Event),
-    p(HelperId::GetStackid, true, 3, V, Event),
-    p(HelperId::GetAttachCookie, false, 1, V, Cookie),
-    p(HelperId::GetFuncIp, true, 1, V, Kprobe),
+    p(HelperId::MapLookupElem, false, [MapPtr, MapKey, No, No, No], MapValueOrNull, Base),
+    p(HelperId::MapUpdateElem, false, [MapPtr, MapKey, MapValue, Any, No], V, Base),
+    p(HelperId::MapDeleteElem, false, [MapPtr, MapKey, No, No, No], V, Base),
+    p(HelperId::MapPushElem, false, [MapPtr, MapValue, Any, No, No], V, Base),
+    p(HelperId::MapPopElem, false, [MapPtr, UninitMapValue, No, No, No], V, Base),
+    p(HelperId::MapPeekElem, false, [MapPtr, UninitMapValue, No, No, No], V, Base),
+    p(HelperId::GetPrandomU32, false, [No; 5], V, Base),
+    p(HelperId::GetSmpProcessorId, false, [No; 5], V, Base),
+    p(HelperId::GetNumaNodeId, false, [No; 5], V, Base),
+    p(HelperId::TailCall, false, [Ctx, MapPtr, Any, No, No], Void, Base),
+    p(HelperId::KtimeGetNs, false, [No; 5], V, Base),
+    p(HelperId::KtimeGetBootNs, false, [No; 5], V, Base),
+    p(HelperId::RingbufOutput, false, [MapPtr, Mem, SizeOr0, Any, No], V, Base),
+    p(HelperId::RingbufReserve, false, [MapPtr, AllocSize, Any, No, No], AllocMemOrNull, Base),
+    p(HelperId::RingbufSubmit, false, [AllocMem, Any, No, No, No], Void, Base),
+    p(HelperId::RingbufDiscard, false, [AllocMem, Any, No, No, No], Void, Base),
+    p(HelperId::RingbufQuery, false, [MapPtr, Any, No, No, No], V, Base),
+    p(HelperId::Strncmp, false, [Mem, ConstSize, ConstStr, No, No], V, Base),
+    p(HelperId::Jiffies64, false, [No; 5], V, TracingOrPrivileged),
+    p(HelperId::Loop, false, [Any, Func, StackOrNull, Any, No], V, TracingOrPrivileged),
+    p(HelperId::ForEachMapElem, false, [MapPtr, Func, StackOrNull, Any, No], V, TracingOrPrivileged),
+    p(HelperId::TracePrintk, true, [Mem, ConstSize, No, No, No], V, TracingOrPrivileged),
+    p(HelperId::GetCurrentTask, true, [No; 5], V, TracingOrPrivileged),
+    p(HelperId::ProbeReadUser, true, [UninitMem, SizeOr0, Any, No, No], V, TracingOrPrivileged),
+    p(HelperId::ProbeReadKernel, true, [UninitMem, SizeOr0, Any, No, No], V, TracingOrPrivileged),
+    p(HelperId::ProbeReadUserStr, true, [UninitMem, SizeOr0, Any, No, No], V, TracingOrPrivileged),
+    p(HelperId::ProbeReadKernelStr, true, [UninitMem, SizeOr0, Any, No, No], V, TracingOrPrivileged),
+    p(HelperId::Snprintf, true, [MemOrNull, SizeOr0, ConstStr, MemOrNull, SizeOr0], V, TracingOrPrivileged),
+    p(HelperId::ProbeRead, true, [UninitMem, SizeOr0, Any, No, No], V, Tracing),
+    p(HelperId::ProbeReadStr, true, [UninitMem, SizeOr0, Any, No, No], V, Tracing),
+    p(HelperId::GetCurrentPidTgid, false, [No; 5], V, Tracing),
+    p(HelperId::GetCurrentUidGid, false, [No; 5], V, Tracing),
+    p(HelperId::GetCurrentComm, false, [UninitMem, ConstSize, No, No, No], V, Tracing),
+    p(HelperId::SendSignal, false, [Any, No, No, No, No], V, Tracing),
+    p(HelperId::KtimeGetCoarseNs, false, [No; 5], V, SocketFilter),
+    p(HelperId::PerfEventOutput, true, [Ctx, MapPtr, Any, Mem, SizeOr0], V, Event),
+    p(HelperId::GetStackid, true, [Ctx, MapPtr, Any, No, No], V, Event),
+    p(HelperId::GetAttachCookie, false, [Ctx, No, No, No, No], V, Cookie),
+    p(HelperId::GetFuncIp, true, [Ctx, No, No, No, No], V, Kprobe),
 ];
 
 impl TracingHelpers {

@@ -43,33 +43,40 @@
 //!    each pseudo load, unknown opcodes ("unknown opcode %02x").
 //! 4. `check_cfg`: "back-edge from insn %d to %d" (loops need `privileged`; recursion is
 //!    always rejected), "unreachable insn %d".
-//! 5. `do_check`, as a dataflow pass over the control-flow graph (`state.rs`): reserved
-//!    fields per instruction class, register numbers ("R%d is invalid"), reads of unwritten
-//!    registers ("R%d !read_ok", including helper arguments and `R0` at exit), writes to
-//!    `R10` ("frame pointer is read only"), constant division by zero and shifts, stack
-//!    accesses through `R10` and constant-offset copies of it (alignment, bounds, reads of
-//!    unwritten stack), pointer arithmetic on stack pointers, helper ids ("invalid func",
-//!    "unknown func") and GPL-only helpers, call depth, returning stack pointers.
+//! 5. `do_check`, path-sensitive (`explore.rs`): paths are walked depth first with a stack
+//!    of pending branch states; at prune points a state contained in a fully explored one
+//!    ends the path (`is_state_visited`/`states_equal`, with static register liveness, ids
+//!    renamed consistently), an identical state still on the path is "infinite loop detected
+//!    at insn %d", and past 1,000,000 processed instructions "BPF program is too large.
+//!    Processed 1000001 insn" (`E2BIG`). Checked on each path: reserved fields, register
+//!    numbers ("R%d is invalid"), reads of unwritten registers ("R%d !read_ok"), `R10`
+//!    writes, constant division by zero and shifts; register types (`state.rs`): scalars
+//!    with unsigned/signed bounds (constants exact, refined by conditional jumps against
+//!    constants and shared by copies), the context (kprobe: `pt_regs`, 168 bytes;
+//!    perf_event: 184 bytes; "invalid bpf_context access", "dereference of modified ctx
+//!    ptr"), stack pointers of any frame (bounds, alignment, initialised bytes, spilled
+//!    registers), map pointers, map values (null checks: "R0 invalid mem access
+//!    'map_value_or_null'"; bounds when [`VerifierOps::map_info`] knows the map: "invalid
+//!    access to map value, value_size=%d off=%d size=%d"), ring buffer memory (null check,
+//!    size, "Unreleased reference" at exit), subprogram addresses; pointer arithmetic
+//!    (`adjust_ptr_min_max_vals`); helper arguments by prototype ([`Arg`]: map pointer,
+//!    key/value sizes, initialised memory and its size, context, callbacks,
+//!    `check_map_func_compatibility`); helper ids and GPL-only helpers; bpf-to-bpf calls
+//!    with a frame per call ("the call stack of %d frames is too deep"); returning pointers
+//!    ("R0 leaks addr as return value", unprivileged), stack pointers from subprograms.
 //! 6. `check_max_stack_depth`: combined stack of a call chain ≤ 512 bytes, ≤ 8 frames, tail
 //!    calls under a 256-byte stack.
 //!
-//! Loops: Linux 6.1 accepts bounded loops from privileged loaders by exploring every
-//! iteration; this pass accepts every back-edge from a privileged loader and leaves
-//! termination to the engine's instruction budget. Unlike Linux it does not explore paths
-//! one by one: registers and stack bytes must be written on every path to an instruction
-//! (a merge), and branches are pruned only when both operands are known constants. It
-//! therefore rejects a program whose correctness depends on correlated branches, and it
-//! checks no pointer types other than the stack's: the context, map values and packet
-//! pointers are left to the engine's run-time checks and to the deeper verifier.
-//!
-//! Stack: `R10` and registers derived from it by constant `+=` are followed; once a stack
-//! address leaves that form (passed to a helper or subprogram, stored to memory, merged
-//! with a different offset, combined with an unknown value), the frame's contents count as
-//! possibly written and only bounds are checked from there on (Linux knows which helper
-//! arguments are written; without prototypes' argument types this pass cannot). A
-//! subprogram's stack depth counts its own accesses and the stack addresses it passes to
-//! calls. Callbacks (`BPF_PSEUDO_FUNC` targets) are checked as roots of their own with
-//! `R1`-`R5` written; Linux checks them at the helper call with the helper's arguments.
+//! Not checked here (left to the engine's run-time checks, or not needed by the program
+//! types loaded): the contexts of socket filters (`__sk_buff`), raw tracepoints and the
+//! bounds of tracepoint records (their `R1` is of a type the pass does not follow, because
+//! the conformance suite runs with a writable memory context of any layout), writes to
+//! kprobe/perf_event contexts (Linux refuses them; an existing run test relies on the
+//! engine refusing them), map values when `map_info` is unknown (the default), read-only
+//! maps, spin locks, packet pointers, tnums (bits known inside unknown values),
+//! precision tracking (pruning compares all live scalars' ranges), `ARG_PTR_TO_CONST_STR`
+//! read-only-ness. Callbacks (`BPF_PSEUDO_FUNC` targets) are checked as roots of their own
+//! with `R1`-`R5` of unknown type, not at the helper call with the helper's arguments.
 //!
 //! # The log
 //! Level 0: nothing. Level 1 (`BPF_LOG_LEVEL1`): the instructions of the path being checked
@@ -80,18 +87,23 @@
 //! makes the load fail with `ENOSPC`, as in Linux 6.1.
 
 mod alu;
+mod call;
 mod cfg;
+mod cond;
 mod disasm;
+mod equiv;
 mod exec;
-mod flow;
+mod explore;
+mod frames;
 mod helpers;
+mod liveness;
 mod log;
+mod mem;
 mod opcodes;
 mod pseudo;
 mod stack_depth;
 mod state;
 mod subprogs;
-mod walk;
 
 #[cfg(test)]
 mod tests;
@@ -106,8 +118,9 @@ use syscall_abi::{Errno, Error};
 
 use crate::vm::insn::{decode, Insn, RawInsn};
 
-pub use helpers::{FuncName, HelperProto, HelperRet, TracingHelpers, VerifierOps};
+pub use helpers::{Arg, FuncName, HelperProto, HelperRet, TracingHelpers, VerifierOps};
 pub use log::{VerifierLog, BPF_LOG_LEVEL1, BPF_LOG_LEVEL2, BPF_LOG_MASK, BPF_LOG_STATS, LOG_SIZE_MAX, LOG_SIZE_MIN};
+pub use state::MapInfo;
 
 /// Most subprograms a program may have (`BPF_MAX_SUBPROGS`).
 pub const MAX_SUBPROGS: usize = 256;
@@ -298,6 +311,8 @@ struct Verifier<'a> {
     subprogs: Vec<Subprog>,
     /// Bit per instruction: the second slot of an `ld_imm64`.
     second_half: Vec<u64>,
+    /// The instructions decoded once.
+    decoded: Vec<Insn>,
     pseudo_loads: Vec<PseudoLoad>,
     helpers_used: Vec<u32>,
     insns_processed: u32,
@@ -310,6 +325,7 @@ impl<'a> Verifier<'a> {
             input: *input,
             subprogs: Vec::new(),
             second_half: Vec::new(),
+            decoded: input.insns.iter().map(decode).collect(),
             pseudo_loads: Vec::new(),
             helpers_used: Vec::new(),
             insns_processed: 0,
@@ -323,12 +339,12 @@ impl<'a> Verifier<'a> {
 
     /// Instruction `pc` (callers keep `pc < len`).
     fn insn(&self, pc: usize) -> Insn {
-        self.input.insns.get(pc).map_or(Insn { opc: 0, dst: 0, src: 0, off: 0, imm: 0 }, decode)
+        self.decoded.get(pc).map_or(Insn { opc: 0, dst: 0, src: 0, off: 0, imm: 0 }, |i| Insn { ..*i })
     }
 
     /// The `imm` of slot `pc`, 0 past the end.
     fn imm_at(&self, pc: usize) -> i32 {
-        self.input.insns.get(pc).map_or(0, |raw| decode(raw).imm)
+        self.decoded.get(pc).map_or(0, |i| i.imm)
     }
 
     fn is_second_half(&self, pc: usize) -> bool {
@@ -356,8 +372,7 @@ impl<'a> Verifier<'a> {
         self.check_abnormal_return()?;
         self.resolve_pseudo_loads(ops, log)?;
         self.check_cfg()?;
-        let flow = flow::Flow::compute(self, &*ops);
-        self.walk(&flow, &*ops, log)?;
+        self.explore(&*ops, log)?;
         if !log.has(BPF_LOG_LEVEL2) {
             log.reset(0);
         }

@@ -40,6 +40,23 @@ const EPERM: Errno = Errno::EPERM;
 const E2BIG: Errno = Errno::E2BIG;
 const ENOTSUPP: Errno = Errno::ENOTSUPP;
 
+/// The pieces one after the other.
+fn cat_all(parts: &[&[RawInsn]]) -> Vec<RawInsn> {
+    parts.iter().flat_map(|p| p.iter().copied()).collect()
+}
+
+/// Turns the instruction at `at` into a `BPF_PSEUDO_CALL` to `at + 1 + rel`.
+trait WithCall {
+    fn with_call(self, at: usize, rel: i32) -> Self;
+}
+
+impl WithCall for Vec<RawInsn> {
+    fn with_call(mut self, at: usize, rel: i32) -> Self {
+        self[at] = raw(0x85, 0, 1, 0, rel);
+        self
+    }
+}
+
 /// An `ld_imm64` pseudo load into R1, then `r0 = 0; exit`.
 fn ld_then_exit(src: u8, imm: i32, aux: i32) -> Vec<RawInsn> {
     let mut p = ld_pseudo(1, src, imm, aux).to_vec();
@@ -200,9 +217,27 @@ fn registers() -> Vec<Bad> {
         bad("R0 written on one path only", prog("jeq %r1, 0, +1\nmov %r0, 0\nexit"), EACCES, "R0 !read_ok"),
         bad("R1 clobbered by a helper", prog("call 5\nmov %r0, %r1\nexit"), EACCES, "R1 !read_ok"),
         bad("R5 clobbered by a helper", prog("mov %r5, 1\ncall 5\nadd %r0, %r5\nexit"), EACCES, "R5 !read_ok"),
-        bad("helper argument unwritten", prog("call 1\nexit"), EACCES, "R2 !read_ok"),
-        bad("R0 after a void helper", prog("mov %r1, 0\nmov %r2, 0\ncall 132\nexit"), EACCES, "R0 !read_ok"),
-        bad("R0 after tail call", prog("mov %r2, 0\nmov %r3, 0\ncall 12\nexit"), EACCES, "R0 !read_ok"),
+        bad(
+            "helper argument unwritten",
+            cat_all(&[&ld_pseudo(1, 1, 3, 0), &prog("call 1\nexit")]),
+            EACCES,
+            "R2 !read_ok",
+        ),
+        bad(
+            "R0 after a void helper",
+            cat_all(&[
+                &ld_pseudo(1, 1, 3, 0),
+                &prog("mov %r2, 8\nmov %r3, 0\ncall 131\njeq %r0, 0, +3\nmov %r1, %r0\nmov %r2, 0\ncall 132\nexit"),
+            ]),
+            EACCES,
+            "R0 !read_ok",
+        ),
+        bad(
+            "R0 after tail call",
+            cat_all(&[&ld_pseudo(2, 1, 3, 0), &prog("mov %r3, 0\ncall 12\nexit")]),
+            EACCES,
+            "R0 !read_ok",
+        ),
         bad(
             "callee reads a register its caller did not write",
             prog("call local f\nexit\nf:\nmov %r0, %r3\nexit"),
@@ -543,7 +578,12 @@ fn helpers_and_calls() -> Vec<Bad> {
         ),
         bad_with(
             "tail call under a deep stack",
-            prog("stdw [%r10-256], 0\ncall local f\nexit\nf:\nmov %r2, 0\nmov %r3, 0\ncall 12\nmov %r0, 0\nexit"),
+            cat_all(&[
+                &prog("stdw [%r10-256], 0\ncall 1\nexit\nmov %r3, 0"),
+                &ld_pseudo(2, 1, 3, 0),
+                &prog("call 12\nmov %r0, 0\nexit"),
+            ])
+            .with_call(1, 1),
             with_func_info,
             EACCES,
             "tail_calls are not allowed when call stack of previous frames is 256 bytes. Too large",

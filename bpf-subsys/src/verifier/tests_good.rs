@@ -4,6 +4,7 @@ use alloc::vec;
 use alloc::vec::Vec;
 
 use syscall_abi::bpf::ProgType;
+use syscall_abi::Errno;
 
 use super::*;
 
@@ -107,9 +108,9 @@ fn helper_calls() {
     let v = assert_accepted(&p, Load::default());
     assert_eq!(v.helpers, vec![6]);
     // The clock, the pid, a tail call (R0 must be set again after it).
-    let p = prog(
-        "mov %r7, %r1\ncall 5\nmov %r6, %r0\ncall 14\nmov %r1, %r7\nmov %r2, 0\nmov %r3, 0\ncall 12\nmov %r0, %r6\nexit",
-    );
+    let mut p = prog("mov %r7, %r1\ncall 5\nmov %r6, %r0\ncall 14\nmov %r1, %r7");
+    p.extend_from_slice(&ld_pseudo(2, 1, 3, 0));
+    p.extend(prog("mov %r3, 0\ncall 12\nmov %r0, %r6\nexit"));
     let v = assert_accepted(&p, Load::default());
     assert_eq!(v.helpers, vec![5, 12, 14]);
     assert!(v.uses_tail_calls && v.subprogs[0].has_tail_call);
@@ -162,10 +163,12 @@ fn stack_pointers_through_copies_and_merges() {
         &prog("mov %r2, %r10\njeq %r1, 0, +1\nmov %r2, %r10\nadd %r2, -8\nstdw [%r2+0], 1\nldxdw %r0, [%r10-8]\nexit"),
         Load::default(),
     );
-    // Different offsets on two paths: the pointer is no longer followed, and the stack
-    // counts as possibly written.
+    // Different offsets on two paths: each path is checked with its own; the path that
+    // wrote fp-8 reads fp-16 unwritten (Linux rejects it too).
     let p =
         prog("mov %r2, %r10\nadd %r2, -8\njeq %r1, 0, +1\nadd %r2, -8\nstdw [%r2+0], 1\nldxdw %r0, [%r10-16]\nexit");
+    assert_rejected(&p, Load::default(), Errno::EACCES, "invalid read from stack R10 off=-16 size=8");
+    let p = prog("mov %r2, %r10\nadd %r2, -8\njeq %r1, 0, +1\nadd %r2, -8\nstdw [%r2+0], 1\nldxdw %r0, [%r2+0]\nexit");
     assert_accepted(&p, Load::default());
     // Spilling and filling a stack pointer.
     assert_accepted(

@@ -125,8 +125,28 @@ fn kprobe_runs_with_synthetic_pt_regs() {
 #[test]
 fn runaway_loop_is_stopped() {
     let t = T::new();
-    // r0 = 0; loop: r0 += 1; if r0 != 0 goto loop (privileged loaders may have back-edges).
+    // r0 = 0; loop: r0 += 1; if r0 != 0 goto loop: Linux's verifier explores every
+    // iteration and gives up at 1M processed instructions (E2BIG).
     let insns = [i(0xb7, 0, 0, 0, 0), i(0x07, 0, 0, 0, 1), i(0x55, 0, 0, -2, 0), i(0x95, 0, 0, 0, 0)];
+    let mut a = super::attr(&t, ProgType::RawTracepoint, &insns);
+    a.log_level = 4;
+    a.log_size = 4096;
+    a.log_buf = t.h.alloc(4096);
+    assert_eq!(super::load(&t, &a), e(Errno::E2BIG));
+    // What the verifier accepts may still run long: bpf_loop(1 << 23, cb) with a 3-insn
+    // callback runs past the engine's 2^24-instruction budget.
+    let insns = [
+        i(0xb7, 1, 0, 0, 1 << 23),
+        i(0x18, 2, 4, 0, 5),
+        i(0, 0, 0, 0, 0),
+        i(0xb7, 3, 0, 0, 0),
+        i(0xb7, 4, 0, 0, 0),
+        i(0x85, 0, 0, 0, 181),
+        i(0x95, 0, 0, 0, 0),
+        i(0xb7, 0, 0, 0, 0),
+        i(0x07, 0, 0, 0, 0),
+        i(0x95, 0, 0, 0, 0),
+    ];
     let fd = load_ok(&t, ProgType::RawTracepoint, &insns);
     let p = prog(&t, fd);
     let err = crate::run::run_prog(&*t.host, &p, crate::vm::Region::new(&[]), Default::default()).unwrap_err();
