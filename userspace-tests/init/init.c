@@ -186,6 +186,8 @@ static int test_mode(int argc, char **argv)
     const char *filter = NULL;
     int timeout = DEFAULT_TIMEOUT_S;
     const char *env_timeout = getenv("INIT_TEST_TIMEOUT");
+    /* Test logs are read as text: tests that colour a terminal (the demo) must not here. */
+    setenv("NO_COLOR", "1", 1);
     if (env_timeout)
         timeout = parse_timeout(env_timeout, timeout);
     for (int i = 0; i < argc; i++) {
