@@ -23,6 +23,7 @@ use crate::proc::rlimit::Rlimits;
 use crate::proc::signal::{ProcessSignals, ThreadSignals};
 use crate::syscall::ids::JobIds;
 use crate::task::procsource::KernelProcSource;
+use crate::task::task::KernelStack;
 use crate::task::{exec, process, sched, Process, Task};
 
 static VFS: Once<Vfs> = Once::new();
@@ -33,20 +34,6 @@ pub fn vfs() -> &'static Vfs {
         Some(v) => v,
         None => panic!("the VFS is used before boot created it"),
     }
-}
-
-/// `/init`'s argv: `/init` plus every word after ` -- ` on the command line.
-pub fn init_argv(cmdline: &str) -> Vec<Vec<u8>> {
-    let mut argv = alloc::vec![b"/init".to_vec()];
-    let rest = if let Some(i) = cmdline.find(" -- ") {
-        &cmdline[i + 4..]
-    } else if let Some(r) = cmdline.strip_prefix("-- ") {
-        r
-    } else {
-        ""
-    };
-    argv.extend(rest.split_ascii_whitespace().map(|w| w.as_bytes().to_vec()));
-    argv
 }
 
 /// The serial port as the terminal's output.
@@ -140,8 +127,7 @@ extern "C" fn init_start(_arg: u64) {
 /// Runs the boot sequence on the boot stack, which then becomes the idle task.
 pub fn start(params: BootParams) -> ! {
     log::info!("cmdline: {}", params.cmdline);
-    let kernel_words = params.cmdline.split(" -- ").next().unwrap_or("");
-    crate::syscall::dispatch::set_strace(kernel_words.split_ascii_whitespace().any(|w| w == "strace"));
+    crate::syscall::dispatch::set_strace(crate::cmdline::has_flag(params.cmdline, "strace"));
     let tty = build_root(params.initrd);
     crate::task::bpf_glue::init();
     let fs = Arc::new(Mutex::new(FsContext::new(vfs())));
@@ -162,7 +148,9 @@ pub fn start(params: BootParams) -> ! {
 
     // PID 1 first: the console task must not take its number.
     let pid = process::alloc_id();
+    let Ok(console_stack) = KernelStack::new() else { panic!("no memory for the console task") };
     let console = Task::new(
+        console_stack,
         process::alloc_id(),
         kernel.clone(),
         &TrapFrame::ZERO,
@@ -194,12 +182,13 @@ pub fn start(params: BootParams) -> ! {
     // Like Linux, init only receives signals it has a handler for.
     init.signals.set_unkillable(true);
     init.exit.lock().live_threads = 1;
-    *INIT_ARGV.lock() = init_argv(params.cmdline);
+    *INIT_ARGV.lock() = crate::cmdline::init_argv(params.cmdline);
     let mut f = TrapFrame::ZERO;
     f.cs = u64::from(crate::arch::gdt::USER_CS);
     f.ss = u64::from(crate::arch::gdt::USER_DS);
     f.eflags = 0x202;
-    let t = Task::new(pid, init, &f, init_start, 0, FpuState::initial(), false, ThreadSignals::new());
+    let Ok(init_stack) = KernelStack::new() else { panic!("no memory for init") };
+    let t = Task::new(init_stack, pid, init, &f, init_start, 0, FpuState::initial(), false, ThreadSignals::new());
     sched::spawn(t);
     sched::idle_loop()
 }

@@ -16,6 +16,7 @@ pub mod arch;
 #[cfg(target_os = "none")]
 pub mod boot;
 pub mod bpf;
+pub mod cmdline;
 pub mod fs;
 pub mod mm;
 pub mod proc;

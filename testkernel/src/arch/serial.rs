@@ -22,17 +22,23 @@ pub fn init() {
     outb(COM1 + 4, 0x0b); // DTR, RTS, OUT2
 }
 
-fn put(b: u8) {
-    while inb(COM1 + 5) & 0x20 == 0 {
-        core::hint::spin_loop();
+/// Writes `bytes`: waits for an empty transmit FIFO (LSR.THRE), then fills its 16 bytes
+/// without polling in between (each port access traps under virtualisation).
+fn put_all(bytes: &[u8]) {
+    for chunk in bytes.chunks(16) {
+        while inb(COM1 + 5) & 0x20 == 0 {
+            core::hint::spin_loop();
+        }
+        for &b in chunk {
+            outb(COM1, b);
+        }
     }
-    outb(COM1, b);
 }
 
 /// Writes bytes (whole: concurrent writers do not interleave inside one call).
 pub fn write_bytes(bytes: &[u8]) {
     let _l = LOCK.lock();
-    bytes.iter().copied().for_each(put);
+    put_all(bytes);
 }
 
 /// A received byte, if one is waiting.
@@ -43,7 +49,7 @@ pub fn try_read_byte() -> Option<u8> {
 /// Writes bytes without taking the lock (panics, double faults: the lock may be held by the
 /// code that failed).
 pub fn write_bytes_unlocked(bytes: &[u8]) {
-    bytes.iter().copied().for_each(put);
+    put_all(bytes);
 }
 
 /// `core::fmt::Write` over the serial port (locked per `write_str`).

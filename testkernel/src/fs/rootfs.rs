@@ -19,7 +19,7 @@ use super::file::O_RDWR;
 use super::tmpfs::TmpFs;
 use super::vfs::Vfs;
 use crate::syscall::fs_open::open_path;
-use crate::syscall::fs_path::AT_FDCWD;
+use crate::syscall::fs_path::{FsCall, AT_FDCWD};
 use crate::KResult;
 
 /// Directories created in the root (if the initramfs lacks them) with their modes.
@@ -49,7 +49,7 @@ pub fn init_rootfs(
 /// empty table.
 pub fn open_console_fds(files: &Mutex<FdTable>, fs: &Mutex<FsContext>, vfs: &Vfs) -> KResult<()> {
     for _ in 0..3 {
-        let file = open_path(files, fs, vfs, AT_FDCWD, b"/dev/console", O_RDWR, 0)?;
+        let file = open_path(&FsCall::kernel(files, fs, vfs), AT_FDCWD, b"/dev/console", O_RDWR, 0)?;
         files.lock().install(file, false)?;
     }
     Ok(())

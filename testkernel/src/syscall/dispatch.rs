@@ -7,6 +7,7 @@ use core::sync::atomic::{AtomicBool, Ordering};
 use spin::Mutex;
 use syscall_abi::Errno;
 
+use super::fs_path::FsCall;
 use super::rlimit::LimitsHost;
 use super::{
     epoll, eventfd, fs_attr, fs_dir, fs_fd, fs_open, fs_rw, fs_stat, futex, ids, info, mm as smm, pipe, poll, process,
@@ -59,7 +60,10 @@ pub extern "C" fn syscall_dispatch(f: &mut TrapFrame) {
 
 fn unknown(nr: u64) -> KResult<u64> {
     if LOGGED.lock().insert(nr) {
-        log::warn!("syscall {} ({nr}) not implemented: ENOSYS", name(nr));
+        match name(nr) {
+            "unknown" => log::warn!("syscall {nr} not implemented: ENOSYS"),
+            n => log::warn!("syscall {n} ({nr}) not implemented: ENOSYS"),
+        }
     }
     Err(Errno::ENOSYS)
 }
@@ -107,6 +111,7 @@ fn dispatch(f: &mut TrapFrame, nr: u64) -> KResult<u64> {
     let files = &*p.files;
     let fsx = &*p.fs;
     let vfs = crate::boot::vfs();
+    let cx = FsCall { mem: &mem, files, fs: fsx, vfs };
     let space = Arc::as_ptr(&mm) as u64;
     let (ps, ts) = (&p.signals, &task.signals);
     let host = KernelSignalHost { caller: p.pid };
@@ -114,11 +119,11 @@ fn dispatch(f: &mut TrapFrame, nr: u64) -> KResult<u64> {
     match nr {
         0 => fs_rw::sys_read(&mem, files, fd(a0), a1, a2),
         1 => fs_rw::sys_write(&mem, files, fd(a0), a1, a2),
-        2 => fs_open::sys_open(&mem, files, fsx, vfs, a0, a1 as u32, a2 as u32),
+        2 => fs_open::sys_open(&cx, a0, a1 as u32, a2 as u32),
         3 => fs_open::sys_close(files, fd(a0)),
-        4 => fs_stat::sys_stat(&mem, files, fsx, vfs, a0, a1),
+        4 => fs_stat::sys_stat(&cx, a0, a1),
         5 => fs_stat::sys_fstat(&mem, files, fd(a0), a1),
-        6 => fs_stat::sys_lstat(&mem, files, fsx, vfs, a0, a1),
+        6 => fs_stat::sys_lstat(&cx, a0, a1),
         7 => poll::sys_poll(&mem, files, a0, a1 as u32, a2 as u32 as i32),
         8 => fs_rw::sys_lseek(files, fd(a0), a1 as i64, a2 as u32),
         9 => smm::sys_mmap(&mm, files, a0, a1, a2, a3, fd(a4), a5),
@@ -133,7 +138,7 @@ fn dispatch(f: &mut TrapFrame, nr: u64) -> KResult<u64> {
         18 => fs_rw::sys_pwrite64(&mem, files, fd(a0), a1, a2, a3 as i64),
         19 => fs_rw::sys_readv(&mem, files, fd(a0), a1, a2),
         20 => fs_rw::sys_writev(&mem, files, fd(a0), a1, a2),
-        21 => fs_stat::sys_access(&mem, files, fsx, vfs, a0, a1 as u32),
+        21 => fs_stat::sys_access(&cx, a0, a1 as u32),
         22 => pipe::sys_pipe(&mem, files, a0),
         23 => poll::sys_select(&mem, files, a0 as u32 as i32, a1, a2, a3, a4),
         24 => process::sys_sched_yield(),
@@ -155,24 +160,24 @@ fn dispatch(f: &mut TrapFrame, nr: u64) -> KResult<u64> {
         63 => info::sys_uname(&mem, a0),
         72 => fs_fd::sys_fcntl(files, fd(a0), a1 as u32, a2),
         74 | 75 => fs_attr::sys_fsync(files, fd(a0)),
-        76 => fs_fd::sys_truncate(&mem, files, fsx, vfs, a0, a1 as i64),
+        76 => fs_fd::sys_truncate(&cx, a0, a1 as i64),
         77 => fs_fd::sys_ftruncate(files, fd(a0), a1 as i64),
         79 => fs_dir::sys_getcwd(&mem, fsx, a0, a1),
-        80 => fs_dir::sys_chdir(&mem, files, fsx, vfs, a0),
+        80 => fs_dir::sys_chdir(&cx, a0),
         81 => fs_dir::sys_fchdir(files, fsx, fd(a0)),
-        82 => fs_dir::sys_rename(&mem, files, fsx, vfs, a0, a1),
-        83 => fs_dir::sys_mkdir(&mem, files, fsx, vfs, a0, a1 as u32),
-        84 => fs_dir::sys_rmdir(&mem, files, fsx, vfs, a0),
-        85 => fs_open::sys_creat(&mem, files, fsx, vfs, a0, a1 as u32),
-        86 => fs_dir::sys_link(&mem, files, fsx, vfs, a0, a1),
-        87 => fs_dir::sys_unlink(&mem, files, fsx, vfs, a0),
-        88 => fs_dir::sys_symlink(&mem, files, fsx, vfs, a0, a1),
-        89 => fs_stat::sys_readlink(&mem, files, fsx, vfs, a0, a1, a2 as u32 as i32),
-        90 => fs_fd::sys_chmod(&mem, files, fsx, vfs, a0, a1 as u32),
+        82 => fs_dir::sys_rename(&cx, a0, a1),
+        83 => fs_dir::sys_mkdir(&cx, a0, a1 as u32),
+        84 => fs_dir::sys_rmdir(&cx, a0),
+        85 => fs_open::sys_creat(&cx, a0, a1 as u32),
+        86 => fs_dir::sys_link(&cx, a0, a1),
+        87 => fs_dir::sys_unlink(&cx, a0),
+        88 => fs_dir::sys_symlink(&cx, a0, a1),
+        89 => fs_stat::sys_readlink(&cx, a0, a1, a2 as u32 as i32),
+        90 => fs_fd::sys_chmod(&cx, a0, a1 as u32),
         91 => fs_fd::sys_fchmod(files, fd(a0), a1 as u32),
-        92 => fs_attr::sys_chown(&mem, files, fsx, vfs, a0, a1 as u32, a2 as u32),
+        92 => fs_attr::sys_chown(&cx, a0, a1 as u32, a2 as u32),
         93 => fs_attr::sys_fchown(files, fd(a0), a1 as u32, a2 as u32),
-        94 => fs_attr::sys_lchown(&mem, files, fsx, vfs, a0, a1 as u32, a2 as u32),
+        94 => fs_attr::sys_lchown(&cx, a0, a1 as u32, a2 as u32),
         95 => fs_fd::sys_umask(fsx, a0 as u32),
         96 => time::sys_gettimeofday(&mem, a0, a1),
         97 => rlimit::sys_getrlimit(&p.rlimits, &mem, a0 as u32, a1),
@@ -195,7 +200,7 @@ fn dispatch(f: &mut TrapFrame, nr: u64) -> KResult<u64> {
         128 => signal::sys_rt_sigtimedwait(ps, ts, &mem, a0, a1, a2, a3),
         130 => signal::sys_rt_sigsuspend(ps, ts, &mem, a0, a1),
         131 => signal::sys_sigaltstack(ts, &mem, a0, a1, f.rsp),
-        133 => fs_dir::sys_mknod(&mem, files, fsx, vfs, a0, a1 as u32, a2 as u32),
+        133 => fs_dir::sys_mknod(&cx, a0, a1 as u32, a2 as u32),
         149 => smm::sys_mlock(&mm, a0, a1),
         150 => smm::sys_munlock(&mm, a0, a1),
         151 => smm::sys_mlockall(a0),
@@ -219,22 +224,22 @@ fn dispatch(f: &mut TrapFrame, nr: u64) -> KResult<u64> {
         232 => epoll::sys_epoll_wait(&mem, files, fd(a0), a1, a2 as u32 as i32, a3 as u32 as i32),
         233 => epoll::sys_epoll_ctl(&mem, files, fd(a0), a1 as u32, fd(a2), a3),
         234 => signal::sys_tgkill(&host, a0 as u32 as i32, a1 as u32 as i32, a2 as u32 as i32),
-        257 => fs_open::sys_openat(&mem, files, fsx, vfs, fd(a0), a1, a2 as u32, a3 as u32),
-        258 => fs_dir::sys_mkdirat(&mem, files, fsx, vfs, fd(a0), a1, a2 as u32),
-        259 => fs_dir::sys_mknodat(&mem, files, fsx, vfs, fd(a0), a1, a2 as u32, a3 as u32),
-        260 => fs_attr::sys_fchownat(&mem, files, fsx, vfs, fd(a0), a1, a2 as u32, a3 as u32, a4 as u32),
-        262 => fs_stat::sys_newfstatat(&mem, files, fsx, vfs, fd(a0), a1, a2, a3 as u32),
-        263 => fs_dir::sys_unlinkat(&mem, files, fsx, vfs, fd(a0), a1, a2 as u32),
-        264 => fs_dir::sys_renameat(&mem, files, fsx, vfs, fd(a0), a1, fd(a2), a3),
-        265 => fs_dir::sys_linkat(&mem, files, fsx, vfs, fd(a0), a1, fd(a2), a3, a4 as u32),
-        266 => fs_dir::sys_symlinkat(&mem, files, fsx, vfs, a0, fd(a1), a2),
-        267 => fs_stat::sys_readlinkat(&mem, files, fsx, vfs, fd(a0), a1, a2, a3 as u32 as i32),
-        268 => fs_fd::sys_fchmodat(&mem, files, fsx, vfs, fd(a0), a1, a2 as u32),
-        269 => fs_stat::sys_faccessat(&mem, files, fsx, vfs, fd(a0), a1, a2 as u32),
+        257 => fs_open::sys_openat(&cx, fd(a0), a1, a2 as u32, a3 as u32),
+        258 => fs_dir::sys_mkdirat(&cx, fd(a0), a1, a2 as u32),
+        259 => fs_dir::sys_mknodat(&cx, fd(a0), a1, a2 as u32, a3 as u32),
+        260 => fs_attr::sys_fchownat(&cx, fd(a0), a1, a2 as u32, a3 as u32, a4 as u32),
+        262 => fs_stat::sys_newfstatat(&cx, fd(a0), a1, a2, a3 as u32),
+        263 => fs_dir::sys_unlinkat(&cx, fd(a0), a1, a2 as u32),
+        264 => fs_dir::sys_renameat(&cx, fd(a0), a1, fd(a2), a3),
+        265 => fs_dir::sys_linkat(&cx, fd(a0), a1, fd(a2), a3, a4 as u32),
+        266 => fs_dir::sys_symlinkat(&cx, a0, fd(a1), a2),
+        267 => fs_stat::sys_readlinkat(&cx, fd(a0), a1, a2, a3 as u32 as i32),
+        268 => fs_fd::sys_fchmodat(&cx, fd(a0), a1, a2 as u32),
+        269 => fs_stat::sys_faccessat(&cx, fd(a0), a1, a2 as u32),
         270 => poll::sys_pselect6(&mem, files, a0 as u32 as i32, a1, a2, a3, a4, a5),
         271 => poll::sys_ppoll(&mem, files, a0, a1 as u32, a2, a3, a4),
         273 => process::sys_set_robust_list(&task, a0, a1),
-        280 => fs_attr::sys_utimensat(&mem, files, fsx, vfs, fd(a0), a1, a2, a3 as u32),
+        280 => fs_attr::sys_utimensat(&cx, fd(a0), a1, a2, a3 as u32),
         281 => epoll::sys_epoll_pwait(&mem, files, fd(a0), a1, a2 as u32 as i32, a3 as u32 as i32, a4, a5),
         284 => eventfd::sys_eventfd(files, a0 as u32),
         290 => eventfd::sys_eventfd2(files, a0 as u32, a1 as u32),
@@ -244,22 +249,55 @@ fn dispatch(f: &mut TrapFrame, nr: u64) -> KResult<u64> {
         295 => fs_rw::sys_preadv(&mem, files, fd(a0), a1, a2, a3 as i64),
         296 => fs_rw::sys_pwritev(&mem, files, fd(a0), a1, a2, a3 as i64),
         302 => rlimit::sys_prlimit64(&Limits, p.pid, &p.rlimits, files, &mem, a0 as u32 as i32, a1 as u32, a2, a3),
-        316 => fs_dir::sys_renameat2(&mem, files, fsx, vfs, fd(a0), a1, fd(a2), a3, a4 as u32),
+        316 => fs_dir::sys_renameat2(&cx, fd(a0), a1, fd(a2), a3, a4 as u32),
         318 => info::sys_getrandom(&mem, &|b: &mut [u8]| crate::boot::random().fill(b), a0, a1, a2 as u32),
         321 => crate::bpf::syscall::sys_bpf(crate::bpf::kernel_host(), a0 as u32, a1, a2 as u32),
         325 => smm::sys_mlock2(&mm, a0, a1, a2),
-        332 => fs_stat::sys_statx(&mem, files, fsx, vfs, fd(a0), a1, a2 as u32, a3 as u32, a4),
+        332 => fs_stat::sys_statx(&cx, fd(a0), a1, a2 as u32, a3 as u32, a4),
         334 => process::sys_rseq(),
-        439 => fs_stat::sys_faccessat2(&mem, files, fsx, vfs, fd(a0), a1, a2 as u32, a3 as u32),
+        435 => process::sys_clone3(f, &mem, a0, a1),
+        439 => fs_stat::sys_faccessat2(&cx, fd(a0), a1, a2 as u32, a3 as u32),
         441 => epoll::sys_epoll_pwait2(&mem, files, fd(a0), a1, a2 as u32 as i32, a3, a4, a5),
         _ => unknown(nr),
     }
 }
 
-/// The Linux name of syscall `nr` (for the ENOSYS log).
+/// The Linux name of syscall `nr` (for the ENOSYS log and `strace`).
 fn name(nr: u64) -> &'static str {
-    usize::try_from(nr).ok().and_then(|i| NAMES.get(i)).copied().unwrap_or("unknown")
+    let i = usize::try_from(nr).unwrap_or(usize::MAX);
+    NAMES.get(i).or_else(|| i.checked_sub(424).and_then(|j| NAMES_424.get(j))).copied().unwrap_or("unknown")
 }
+
+/// x86_64 syscall names 424..=450 (335..=423 are unused in the 64-bit table).
+const NAMES_424: &[&str] = &[
+    "pidfd_send_signal",
+    "io_uring_setup",
+    "io_uring_enter",
+    "io_uring_register",
+    "open_tree",
+    "move_mount",
+    "fsopen",
+    "fsconfig",
+    "fsmount",
+    "fspick",
+    "pidfd_open",
+    "clone3",
+    "close_range",
+    "openat2",
+    "pidfd_getfd",
+    "faccessat2",
+    "process_madvise",
+    "epoll_pwait2",
+    "mount_setattr",
+    "quotactl_fd",
+    "landlock_create_ruleset",
+    "landlock_add_rule",
+    "landlock_restrict_self",
+    "memfd_secret",
+    "process_mrelease",
+    "futex_waitv",
+    "set_mempolicy_home_node",
+];
 
 /// x86_64 syscall names 0..=334 (arch/x86/entry/syscalls/syscall_64.tbl).
 const NAMES: &[&str] = &[

@@ -10,11 +10,10 @@ use spin::Mutex;
 use syscall_abi::Errno;
 
 use super::fs_path::*;
-use crate::fs::context::FsContext;
 use crate::fs::fdtable::FdTable;
 use crate::fs::inode::Timespec;
 use crate::fs::tmpfs::{as_tmp, now};
-use crate::fs::vfs::{Location, Vfs};
+use crate::fs::vfs::Location;
 use crate::user::{read_val, UserMem};
 use crate::KResult;
 
@@ -36,40 +35,30 @@ fn time_arg(mem: &dyn UserMem, addr: u64, current: Timespec) -> KResult<Timespec
     }
 }
 
-/// The target of `utimensat`/`fchownat`: a NULL `path` (utimensat only) or an empty one with
-/// `AT_EMPTY_PATH` names `dirfd`.
-fn attr_target(p: &PathCtx<'_>, dirfd: i32, path: u64, flags: u32, null_ok: bool) -> KResult<Location> {
+/// The target of `utimensat`/`fchownat`, after their common flag check (only
+/// `AT_SYMLINK_NOFOLLOW` and `AT_EMPTY_PATH`, else `EINVAL`): a NULL `path` (utimensat only,
+/// `null_ok`) or an empty one with `AT_EMPTY_PATH` names `dirfd`.
+fn attr_target(cx: &FsCall<'_>, dirfd: i32, path: u64, flags: u32, null_ok: bool) -> KResult<Location> {
+    if flags & !(AT_SYMLINK_NOFOLLOW | AT_EMPTY_PATH) != 0 {
+        return Err(Errno::EINVAL);
+    }
     if path == 0 && null_ok {
         if dirfd == AT_FDCWD {
             return Err(Errno::EFAULT);
         }
-        return file_location(&*get_file(p.files, dirfd)?, false);
+        return file_location(&*cx.file(dirfd)?, false);
     }
-    p.lookup_user(dirfd, path, flags & AT_SYMLINK_NOFOLLOW == 0, flags & AT_EMPTY_PATH != 0)
+    cx.lookup_at(dirfd, &cx.read_path(path)?, flags)
 }
 
 /// `utimensat(dirfd, path, times, flags)`: `times` NULL sets both to now.
-#[allow(clippy::too_many_arguments)]
-pub fn sys_utimensat(
-    mem: &dyn UserMem,
-    files: &Mutex<FdTable>,
-    fs: &Mutex<FsContext>,
-    vfs: &Vfs,
-    dirfd: i32,
-    path: u64,
-    times: u64,
-    flags: u32,
-) -> KResult<u64> {
-    if flags & !(AT_SYMLINK_NOFOLLOW | AT_EMPTY_PATH) != 0 {
-        return Err(Errno::EINVAL);
-    }
-    let p = PathCtx { mem, files, fs, vfs };
-    let loc = attr_target(&p, dirfd, path, flags, true)?;
+pub fn sys_utimensat(cx: &FsCall<'_>, dirfd: i32, path: u64, times: u64, flags: u32) -> KResult<u64> {
+    let loc = attr_target(cx, dirfd, path, flags, true)?;
     let m = loc.inode.metadata();
     let (atime, mtime) = if times == 0 {
         (now(), now())
     } else {
-        (time_arg(mem, times, m.atime)?, time_arg(mem, times.checked_add(16).ok_or(Errno::EFAULT)?, m.mtime)?)
+        (time_arg(cx.mem, times, m.atime)?, time_arg(cx.mem, times.checked_add(16).ok_or(Errno::EFAULT)?, m.mtime)?)
     };
     if let Some(t) = as_tmp(&*loc.inode) {
         t.set_times(atime, mtime);
@@ -78,23 +67,8 @@ pub fn sys_utimensat(
 }
 
 /// `fchownat(dirfd, path, uid, gid, flags)`: `-1` keeps an id.
-#[allow(clippy::too_many_arguments)]
-pub fn sys_fchownat(
-    mem: &dyn UserMem,
-    files: &Mutex<FdTable>,
-    fs: &Mutex<FsContext>,
-    vfs: &Vfs,
-    dirfd: i32,
-    path: u64,
-    uid: u32,
-    gid: u32,
-    flags: u32,
-) -> KResult<u64> {
-    if flags & !(AT_SYMLINK_NOFOLLOW | AT_EMPTY_PATH) != 0 {
-        return Err(Errno::EINVAL);
-    }
-    let p = PathCtx { mem, files, fs, vfs };
-    let loc = attr_target(&p, dirfd, path, flags, false)?;
+pub fn sys_fchownat(cx: &FsCall<'_>, dirfd: i32, path: u64, uid: u32, gid: u32, flags: u32) -> KResult<u64> {
+    let loc = attr_target(cx, dirfd, path, flags, false)?;
     chown_location(&loc, uid, gid);
     Ok(0)
 }
@@ -107,48 +81,24 @@ fn chown_location(loc: &Location, uid: u32, gid: u32) {
 }
 
 /// `chown(path, uid, gid)`.
-pub fn sys_chown(
-    mem: &dyn UserMem,
-    files: &Mutex<FdTable>,
-    fs: &Mutex<FsContext>,
-    vfs: &Vfs,
-    path: u64,
-    uid: u32,
-    gid: u32,
-) -> KResult<u64> {
-    sys_fchownat(mem, files, fs, vfs, AT_FDCWD, path, uid, gid, 0)
+pub fn sys_chown(cx: &FsCall<'_>, path: u64, uid: u32, gid: u32) -> KResult<u64> {
+    sys_fchownat(cx, AT_FDCWD, path, uid, gid, 0)
 }
 
 /// `lchown(path, uid, gid)`.
-pub fn sys_lchown(
-    mem: &dyn UserMem,
-    files: &Mutex<FdTable>,
-    fs: &Mutex<FsContext>,
-    vfs: &Vfs,
-    path: u64,
-    uid: u32,
-    gid: u32,
-) -> KResult<u64> {
-    sys_fchownat(mem, files, fs, vfs, AT_FDCWD, path, uid, gid, AT_SYMLINK_NOFOLLOW)
+pub fn sys_lchown(cx: &FsCall<'_>, path: u64, uid: u32, gid: u32) -> KResult<u64> {
+    sys_fchownat(cx, AT_FDCWD, path, uid, gid, AT_SYMLINK_NOFOLLOW)
 }
 
-/// `fchown(fd, uid, gid)`.
+/// `fchown(fd, uid, gid)`: `EBADF` for `O_PATH` descriptors.
 pub fn sys_fchown(files: &Mutex<FdTable>, fd: i32, uid: u32, gid: u32) -> KResult<u64> {
-    let file = get_file(files, fd)?;
-    if crate::fs::generic::is_path_file(&file) {
-        return Err(Errno::EBADF);
-    }
-    chown_location(&file_location(&file, false)?, uid, gid);
+    chown_location(&file_location(&*get_io_file(files, fd)?, false)?, uid, gid);
     Ok(0)
 }
 
 /// `fsync(fd)` (also `fdatasync` and `syncfs`): nothing to write back.
 pub fn sys_fsync(files: &Mutex<FdTable>, fd: i32) -> KResult<u64> {
-    let file = get_file(files, fd)?;
-    if crate::fs::generic::is_path_file(&file) {
-        return Err(Errno::EBADF);
-    }
-    file.ops.inode().map(|_| 0).ok_or(Errno::EINVAL)
+    get_io_file(files, fd)?.ops.inode().map(|_| 0).ok_or(Errno::EINVAL)
 }
 
 /// `sync()`.
@@ -172,16 +122,16 @@ mod tests {
         }
         let (p, t) = (e.s("/f"), e.data(&ts));
         let before = md(&e).mtime;
-        assert_eq!(sys_utimensat(&e.mem, &e.files, &e.fs, &e.vfs, AT_FDCWD, p, t, 0), Ok(0));
+        assert_eq!(sys_utimensat(&e.cx(), AT_FDCWD, p, t, 0), Ok(0));
         assert_eq!((md(&e).atime, md(&e).mtime), (Timespec { sec: 100, nsec: 5 }, before));
         let bad = e.data(&[1i64.to_le_bytes(), 1_000_000_000i64.to_le_bytes()].concat());
-        assert_eq!(sys_utimensat(&e.mem, &e.files, &e.fs, &e.vfs, AT_FDCWD, p, bad, 0), Err(Errno::EINVAL));
-        assert_eq!(sys_utimensat(&e.mem, &e.files, &e.fs, &e.vfs, AT_FDCWD, p, 0, 0x2), Err(Errno::EINVAL));
-        assert_eq!(sys_utimensat(&e.mem, &e.files, &e.fs, &e.vfs, AT_FDCWD, 0, 0, 0), Err(Errno::EFAULT));
+        assert_eq!(sys_utimensat(&e.cx(), AT_FDCWD, p, bad, 0), Err(Errno::EINVAL));
+        assert_eq!(sys_utimensat(&e.cx(), AT_FDCWD, p, 0, 0x2), Err(Errno::EINVAL));
+        assert_eq!(sys_utimensat(&e.cx(), AT_FDCWD, 0, 0, 0), Err(Errno::EFAULT));
         let fd = e.open("/f", 0).unwrap();
-        assert_eq!(sys_utimensat(&e.mem, &e.files, &e.fs, &e.vfs, fd, 0, 0, 0), Ok(0));
+        assert_eq!(sys_utimensat(&e.cx(), fd, 0, 0, 0), Ok(0));
         assert!(md(&e).atime.sec > 100);
-        assert_eq!(sys_chown(&e.mem, &e.files, &e.fs, &e.vfs, p, 7, u32::MAX), Ok(0));
+        assert_eq!(sys_chown(&e.cx(), p, 7, u32::MAX), Ok(0));
         assert_eq!((md(&e).uid, md(&e).gid), (7, 0));
         assert_eq!(sys_fchown(&e.files, fd, u32::MAX, 9), Ok(0));
         assert_eq!((md(&e).uid, md(&e).gid), (7, 9));

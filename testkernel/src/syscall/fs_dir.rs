@@ -13,6 +13,7 @@
 //! and `RENAME_WHITEOUT` are `EINVAL`.
 
 use alloc::vec;
+use alloc::vec::Vec;
 
 use spin::Mutex;
 use syscall_abi::Errno;
@@ -23,7 +24,7 @@ use crate::fs::fdtable::FdTable;
 use crate::fs::inode::FileType;
 use crate::fs::stat::makedev;
 use crate::fs::tmpfs::as_tmp;
-use crate::fs::vfs::{Last, Location, Parent, Vfs};
+use crate::fs::vfs::{Last, Location, Parent};
 use crate::user::UserMem;
 use crate::KResult;
 
@@ -45,77 +46,45 @@ pub fn sys_getdents64(mem: &dyn UserMem, files: &Mutex<FdTable>, fd: i32, dirp: 
     Ok(n as u64)
 }
 
-/// Resolves the parent of the path at `addr` and requires an ordinary last name, with
-/// `dot_err` for `.`/`..`/`/`.
-fn parent_of(p: &PathCtx<'_>, dirfd: i32, addr: u64, dot_err: Errno) -> KResult<(Parent, alloc::vec::Vec<u8>)> {
-    let path = read_path(p.mem, addr)?;
-    let start = start_for(p.files, p.fs, dirfd, &path)?;
-    let parent = p.vfs.resolve_parent(&start, &path)?;
-    match parent.last.clone() {
-        Last::Name(n) => Ok((parent, n)),
-        _ => Err(dot_err),
-    }
-}
-
-/// For calls that create a non-directory name: `EEXIST` if it exists, `ENOENT` for a
-/// trailing slash on a missing name.
-fn check_new_name(p: &PathCtx<'_>, parent: &Parent, name: &[u8]) -> KResult<()> {
-    match p.vfs.lookup_child(&parent.dir, name) {
-        Ok(_) => Err(Errno::EEXIST),
-        Err(Errno::ENOENT) if parent.trailing_slash => Err(Errno::ENOENT),
-        Err(Errno::ENOENT) => Ok(()),
+/// The child `name` of `dir`, or `None` if there is none (other lookup errors stand).
+fn child_if_any(cx: &FsCall<'_>, dir: &Location, name: &[u8]) -> KResult<Option<Location>> {
+    match cx.vfs.lookup_child(dir, name) {
+        Ok(child) => Ok(Some(child)),
+        Err(Errno::ENOENT) => Ok(None),
         Err(e) => Err(e),
     }
 }
 
-/// `mkdirat(dirfd, path, mode)`.
-pub fn sys_mkdirat(
-    mem: &dyn UserMem,
-    files: &Mutex<FdTable>,
-    fs: &Mutex<FsContext>,
-    vfs: &Vfs,
-    dirfd: i32,
-    path: u64,
-    mode: u32,
-) -> KResult<u64> {
-    let p = PathCtx { mem, files, fs, vfs };
-    let (parent, name) = parent_of(&p, dirfd, path, Errno::EEXIST)?;
-    match vfs.lookup_child(&parent.dir, &name) {
-        Ok(_) => return Err(Errno::EEXIST),
-        Err(Errno::ENOENT) => {}
-        Err(e) => return Err(e),
+/// The parent and last name of the path at `addr`, for a call that creates that name
+/// (Linux `filename_create`): `EEXIST` for `.`, `..`, `/` or a name that exists; a trailing
+/// slash on a missing name is `ENOENT` unless `dir` (only `mkdir` accepts one).
+fn new_name(cx: &FsCall<'_>, dirfd: i32, addr: u64, dir: bool) -> KResult<(Parent, Vec<u8>)> {
+    let (parent, name) = cx.parent_name(dirfd, addr, |_| Errno::EEXIST)?;
+    if child_if_any(cx, &parent.dir, &name)?.is_some() {
+        return Err(Errno::EEXIST);
     }
-    let umask = fs.lock().umask;
-    parent.dir.inode.create(&name, FileType::Directory, mode & 0o1777 & !umask)?;
+    if parent.trailing_slash && !dir {
+        return Err(Errno::ENOENT);
+    }
+    Ok((parent, name))
+}
+
+/// `mkdirat(dirfd, path, mode)`.
+pub fn sys_mkdirat(cx: &FsCall<'_>, dirfd: i32, path: u64, mode: u32) -> KResult<u64> {
+    let (parent, name) = new_name(cx, dirfd, path, true)?;
+    parent.dir.inode.create(&name, FileType::Directory, mode & 0o1777 & !cx.umask())?;
     Ok(0)
 }
 
 /// `mkdir(path, mode)`.
-pub fn sys_mkdir(
-    mem: &dyn UserMem,
-    files: &Mutex<FdTable>,
-    fs: &Mutex<FsContext>,
-    vfs: &Vfs,
-    path: u64,
-    mode: u32,
-) -> KResult<u64> {
-    sys_mkdirat(mem, files, fs, vfs, AT_FDCWD, path, mode)
+pub fn sys_mkdir(cx: &FsCall<'_>, path: u64, mode: u32) -> KResult<u64> {
+    sys_mkdirat(cx, AT_FDCWD, path, mode)
 }
 
 /// `mknodat(dirfd, path, mode, dev)`: regular files, fifos, sockets and device nodes (the
 /// device number in the kernel's 32-bit `new_encode_dev` form); `EPERM` for `S_IFDIR`,
 /// `EINVAL` for an unknown type.
-#[allow(clippy::too_many_arguments)]
-pub fn sys_mknodat(
-    mem: &dyn UserMem,
-    files: &Mutex<FdTable>,
-    fs: &Mutex<FsContext>,
-    vfs: &Vfs,
-    dirfd: i32,
-    path: u64,
-    mode: u32,
-    dev: u32,
-) -> KResult<u64> {
+pub fn sys_mknodat(cx: &FsCall<'_>, dirfd: i32, path: u64, mode: u32, dev: u32) -> KResult<u64> {
     let kind = match mode & S_IFMT {
         0 | 0o100000 => FileType::Regular,
         0o020000 => FileType::CharDevice,
@@ -125,10 +94,8 @@ pub fn sys_mknodat(
         0o040000 => return Err(Errno::EPERM),
         _ => return Err(Errno::EINVAL),
     };
-    let p = PathCtx { mem, files, fs, vfs };
-    let (parent, name) = parent_of(&p, dirfd, path, Errno::EEXIST)?;
-    check_new_name(&p, &parent, &name)?;
-    let perm = mode & 0o7777 & !fs.lock().umask;
+    let (parent, name) = new_name(cx, dirfd, path, false)?;
+    let perm = mode & 0o7777 & !cx.umask();
     let (major, minor) = ((dev & 0xfff00) >> 8, (dev & 0xff) | ((dev >> 12) & 0xfff00));
     match (kind, as_tmp(&*parent.dir.inode)) {
         (FileType::CharDevice | FileType::BlockDevice, Some(t)) => {
@@ -142,42 +109,35 @@ pub fn sys_mknodat(
 }
 
 /// `mknod(path, mode, dev)`.
-pub fn sys_mknod(
-    mem: &dyn UserMem,
-    files: &Mutex<FdTable>,
-    fs: &Mutex<FsContext>,
-    vfs: &Vfs,
-    path: u64,
-    mode: u32,
-    dev: u32,
-) -> KResult<u64> {
-    sys_mknodat(mem, files, fs, vfs, AT_FDCWD, path, mode, dev)
+pub fn sys_mknod(cx: &FsCall<'_>, path: u64, mode: u32, dev: u32) -> KResult<u64> {
+    sys_mknodat(cx, AT_FDCWD, path, mode, dev)
 }
 
-fn do_rmdir(p: &PathCtx<'_>, dirfd: i32, path: u64) -> KResult<u64> {
-    let path = read_path(p.mem, path)?;
-    let start = start_for(p.files, p.fs, dirfd, &path)?;
-    let parent = p.vfs.resolve_parent(&start, &path)?;
-    let name = match parent.last {
-        Last::Name(n) => n,
-        Last::Dot => return Err(Errno::EINVAL),
-        Last::DotDot => return Err(Errno::ENOTEMPTY),
-        Last::Root => return Err(Errno::EBUSY),
-    };
-    let child = p.vfs.lookup_child(&parent.dir, &name)?;
+/// What `rmdir` answers for a last component that is not a name.
+fn rmdir_not_a_name(last: &Last) -> Errno {
+    match last {
+        Last::Dot => Errno::EINVAL,
+        Last::DotDot => Errno::ENOTEMPTY,
+        _ => Errno::EBUSY,
+    }
+}
+
+fn do_rmdir(cx: &FsCall<'_>, dirfd: i32, path: u64) -> KResult<u64> {
+    let (parent, name) = cx.parent_name(dirfd, path, rmdir_not_a_name)?;
+    let child = cx.vfs.lookup_child(&parent.dir, &name)?;
     if !child.is_dir() {
         return Err(Errno::ENOTDIR);
     }
-    if p.vfs.is_mount_point(&child.path) {
+    if cx.vfs.is_mount_point(&child.path) {
         return Err(Errno::EBUSY);
     }
     parent.dir.inode.rmdir(&name)?;
     Ok(0)
 }
 
-fn do_unlink(p: &PathCtx<'_>, dirfd: i32, path: u64) -> KResult<u64> {
-    let (parent, name) = parent_of(p, dirfd, path, Errno::EISDIR)?;
-    let child = p.vfs.lookup_child(&parent.dir, &name)?;
+fn do_unlink(cx: &FsCall<'_>, dirfd: i32, path: u64) -> KResult<u64> {
+    let (parent, name) = cx.parent_name(dirfd, path, |_| Errno::EISDIR)?;
+    let child = cx.vfs.lookup_child(&parent.dir, &name)?;
     if child.is_dir() {
         return Err(Errno::EISDIR);
     }
@@ -189,90 +149,48 @@ fn do_unlink(p: &PathCtx<'_>, dirfd: i32, path: u64) -> KResult<u64> {
 }
 
 /// `unlinkat(dirfd, path, flags)`: `AT_REMOVEDIR` removes an empty directory.
-pub fn sys_unlinkat(
-    mem: &dyn UserMem,
-    files: &Mutex<FdTable>,
-    fs: &Mutex<FsContext>,
-    vfs: &Vfs,
-    dirfd: i32,
-    path: u64,
-    flags: u32,
-) -> KResult<u64> {
+pub fn sys_unlinkat(cx: &FsCall<'_>, dirfd: i32, path: u64, flags: u32) -> KResult<u64> {
     if flags & !AT_REMOVEDIR != 0 {
         return Err(Errno::EINVAL);
     }
-    let p = PathCtx { mem, files, fs, vfs };
     if flags & AT_REMOVEDIR != 0 {
-        do_rmdir(&p, dirfd, path)
+        do_rmdir(cx, dirfd, path)
     } else {
-        do_unlink(&p, dirfd, path)
+        do_unlink(cx, dirfd, path)
     }
 }
 
 /// `unlink(path)`.
-pub fn sys_unlink(
-    mem: &dyn UserMem,
-    files: &Mutex<FdTable>,
-    fs: &Mutex<FsContext>,
-    vfs: &Vfs,
-    path: u64,
-) -> KResult<u64> {
-    sys_unlinkat(mem, files, fs, vfs, AT_FDCWD, path, 0)
+pub fn sys_unlink(cx: &FsCall<'_>, path: u64) -> KResult<u64> {
+    sys_unlinkat(cx, AT_FDCWD, path, 0)
 }
 
 /// `rmdir(path)`.
-pub fn sys_rmdir(
-    mem: &dyn UserMem,
-    files: &Mutex<FdTable>,
-    fs: &Mutex<FsContext>,
-    vfs: &Vfs,
-    path: u64,
-) -> KResult<u64> {
-    sys_unlinkat(mem, files, fs, vfs, AT_FDCWD, path, AT_REMOVEDIR)
+pub fn sys_rmdir(cx: &FsCall<'_>, path: u64) -> KResult<u64> {
+    sys_unlinkat(cx, AT_FDCWD, path, AT_REMOVEDIR)
 }
 
 /// `symlinkat(target, newdirfd, linkpath)`: `ENOENT` for an empty target.
-pub fn sys_symlinkat(
-    mem: &dyn UserMem,
-    files: &Mutex<FdTable>,
-    fs: &Mutex<FsContext>,
-    vfs: &Vfs,
-    target: u64,
-    newdirfd: i32,
-    linkpath: u64,
-) -> KResult<u64> {
-    let target = read_path(mem, target)?;
+pub fn sys_symlinkat(cx: &FsCall<'_>, target: u64, newdirfd: i32, linkpath: u64) -> KResult<u64> {
+    let target = cx.read_path(target)?;
     if target.is_empty() {
         return Err(Errno::ENOENT);
     }
-    let p = PathCtx { mem, files, fs, vfs };
-    let (parent, name) = parent_of(&p, newdirfd, linkpath, Errno::EEXIST)?;
-    check_new_name(&p, &parent, &name)?;
+    let (parent, name) = new_name(cx, newdirfd, linkpath, false)?;
     parent.dir.inode.symlink(&name, &target)?;
     Ok(0)
 }
 
 /// `symlink(target, linkpath)`.
-pub fn sys_symlink(
-    mem: &dyn UserMem,
-    files: &Mutex<FdTable>,
-    fs: &Mutex<FsContext>,
-    vfs: &Vfs,
-    target: u64,
-    linkpath: u64,
-) -> KResult<u64> {
-    sys_symlinkat(mem, files, fs, vfs, target, AT_FDCWD, linkpath)
+pub fn sys_symlink(cx: &FsCall<'_>, target: u64, linkpath: u64) -> KResult<u64> {
+    sys_symlinkat(cx, target, AT_FDCWD, linkpath)
 }
 
 /// `linkat(olddirfd, oldpath, newdirfd, newpath, flags)`: `AT_SYMLINK_FOLLOW` follows a
 /// final symlink of `oldpath`, `AT_EMPTY_PATH` links `olddirfd` itself; `EPERM` for a
 /// directory, `EXDEV` across mounts.
-#[allow(clippy::too_many_arguments)]
 pub fn sys_linkat(
-    mem: &dyn UserMem,
-    files: &Mutex<FdTable>,
-    fs: &Mutex<FsContext>,
-    vfs: &Vfs,
+    cx: &FsCall<'_>,
     olddirfd: i32,
     oldpath: u64,
     newdirfd: i32,
@@ -282,14 +200,12 @@ pub fn sys_linkat(
     if flags & !(AT_SYMLINK_FOLLOW | AT_EMPTY_PATH) != 0 {
         return Err(Errno::EINVAL);
     }
-    let p = PathCtx { mem, files, fs, vfs };
-    let old = p.lookup_user(olddirfd, oldpath, flags & AT_SYMLINK_FOLLOW != 0, flags & AT_EMPTY_PATH != 0)?;
-    let (parent, name) = parent_of(&p, newdirfd, newpath, Errno::EEXIST)?;
-    check_new_name(&p, &parent, &name)?;
+    let old = cx.lookup_user(olddirfd, oldpath, flags & AT_SYMLINK_FOLLOW != 0, flags & AT_EMPTY_PATH != 0)?;
+    let (parent, name) = new_name(cx, newdirfd, newpath, false)?;
     if old.is_dir() {
         return Err(Errno::EPERM);
     }
-    if vfs.mount_id(&old.path) != vfs.mount_id(&parent.dir.path) {
+    if cx.vfs.mount_id(&old.path) != cx.vfs.mount_id(&parent.dir.path) {
         return Err(Errno::EXDEV);
     }
     parent.dir.inode.link(&name, &old.inode)?;
@@ -297,15 +213,8 @@ pub fn sys_linkat(
 }
 
 /// `link(oldpath, newpath)`.
-pub fn sys_link(
-    mem: &dyn UserMem,
-    files: &Mutex<FdTable>,
-    fs: &Mutex<FsContext>,
-    vfs: &Vfs,
-    oldpath: u64,
-    newpath: u64,
-) -> KResult<u64> {
-    sys_linkat(mem, files, fs, vfs, AT_FDCWD, oldpath, AT_FDCWD, newpath, 0)
+pub fn sys_link(cx: &FsCall<'_>, oldpath: u64, newpath: u64) -> KResult<u64> {
+    sys_linkat(cx, AT_FDCWD, oldpath, AT_FDCWD, newpath, 0)
 }
 
 /// Whether `path` is strictly below `dir` (canonical paths).
@@ -317,12 +226,8 @@ fn is_below(path: &[u8], dir: &[u8]) -> bool {
 }
 
 /// `renameat2(olddirfd, oldpath, newdirfd, newpath, flags)`.
-#[allow(clippy::too_many_arguments)]
 pub fn sys_renameat2(
-    mem: &dyn UserMem,
-    files: &Mutex<FdTable>,
-    fs: &Mutex<FsContext>,
-    vfs: &Vfs,
+    cx: &FsCall<'_>,
     olddirfd: i32,
     oldpath: u64,
     newdirfd: i32,
@@ -332,9 +237,9 @@ pub fn sys_renameat2(
     if flags & !RENAME_NOREPLACE != 0 {
         return Err(Errno::EINVAL);
     }
-    let p = PathCtx { mem, files, fs, vfs };
-    let (old, old_name) = parent_of(&p, olddirfd, oldpath, Errno::EBUSY)?;
-    let (new, new_name) = parent_of(&p, newdirfd, newpath, Errno::EBUSY)?;
+    let vfs = cx.vfs;
+    let (old, old_name) = cx.parent_name(olddirfd, oldpath, |_| Errno::EBUSY)?;
+    let (new, new_name) = cx.parent_name(newdirfd, newpath, |_| Errno::EBUSY)?;
     if vfs.mount_id(&old.dir.path) != vfs.mount_id(&new.dir.path) {
         return Err(Errno::EXDEV);
     }
@@ -343,11 +248,7 @@ pub fn sys_renameat2(
         return Err(Errno::ENOTDIR);
     }
     let new_path = new.dir.child_path(&new_name);
-    let target: Option<Location> = match vfs.lookup_child(&new.dir, &new_name) {
-        Ok(t) => Some(t),
-        Err(Errno::ENOENT) => None,
-        Err(e) => return Err(e),
-    };
+    let target = child_if_any(cx, &new.dir, &new_name)?;
     if target.is_some() && flags & RENAME_NOREPLACE != 0 {
         return Err(Errno::EEXIST);
     }
@@ -365,30 +266,13 @@ pub fn sys_renameat2(
 }
 
 /// `renameat(olddirfd, oldpath, newdirfd, newpath)`.
-#[allow(clippy::too_many_arguments)]
-pub fn sys_renameat(
-    mem: &dyn UserMem,
-    files: &Mutex<FdTable>,
-    fs: &Mutex<FsContext>,
-    vfs: &Vfs,
-    olddirfd: i32,
-    oldpath: u64,
-    newdirfd: i32,
-    newpath: u64,
-) -> KResult<u64> {
-    sys_renameat2(mem, files, fs, vfs, olddirfd, oldpath, newdirfd, newpath, 0)
+pub fn sys_renameat(cx: &FsCall<'_>, olddirfd: i32, oldpath: u64, newdirfd: i32, newpath: u64) -> KResult<u64> {
+    sys_renameat2(cx, olddirfd, oldpath, newdirfd, newpath, 0)
 }
 
 /// `rename(oldpath, newpath)`.
-pub fn sys_rename(
-    mem: &dyn UserMem,
-    files: &Mutex<FdTable>,
-    fs: &Mutex<FsContext>,
-    vfs: &Vfs,
-    oldpath: u64,
-    newpath: u64,
-) -> KResult<u64> {
-    sys_renameat2(mem, files, fs, vfs, AT_FDCWD, oldpath, AT_FDCWD, newpath, 0)
+pub fn sys_rename(cx: &FsCall<'_>, oldpath: u64, newpath: u64) -> KResult<u64> {
+    sys_renameat2(cx, AT_FDCWD, oldpath, AT_FDCWD, newpath, 0)
 }
 
 /// `getcwd(buf, size)`: the length including the NUL; `ERANGE` if it does not fit.
@@ -403,19 +287,12 @@ pub fn sys_getcwd(mem: &dyn UserMem, fs: &Mutex<FsContext>, buf: u64, size: u64)
 }
 
 /// `chdir(path)`.
-pub fn sys_chdir(
-    mem: &dyn UserMem,
-    files: &Mutex<FdTable>,
-    fs: &Mutex<FsContext>,
-    vfs: &Vfs,
-    path: u64,
-) -> KResult<u64> {
-    let p = PathCtx { mem, files, fs, vfs };
-    let loc = p.lookup_user(AT_FDCWD, path, true, false)?;
+pub fn sys_chdir(cx: &FsCall<'_>, path: u64) -> KResult<u64> {
+    let loc = cx.lookup_user(AT_FDCWD, path, true, false)?;
     if !loc.is_dir() {
         return Err(Errno::ENOTDIR);
     }
-    fs.lock().cwd = loc;
+    cx.fs.lock().cwd = loc;
     Ok(0)
 }
 

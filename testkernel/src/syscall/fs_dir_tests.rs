@@ -5,15 +5,15 @@ use alloc::vec::Vec;
 
 fn mkdir(e: &Env, path: &str, mode: u32) -> KResult<u64> {
     let p = e.s(path);
-    sys_mkdir(&e.mem, &e.files, &e.fs, &e.vfs, p, mode)
+    sys_mkdir(&e.cx(), p, mode)
 }
 fn unlinkat(e: &Env, dirfd: i32, path: &str, flags: u32) -> KResult<u64> {
     let p = e.s(path);
-    sys_unlinkat(&e.mem, &e.files, &e.fs, &e.vfs, dirfd, p, flags)
+    sys_unlinkat(&e.cx(), dirfd, p, flags)
 }
 fn rename(e: &Env, a: &str, b: &str, flags: u32) -> KResult<u64> {
     let (a, b) = (e.s(a), e.s(b));
-    sys_renameat2(&e.mem, &e.files, &e.fs, &e.vfs, AT_FDCWD, a, AT_FDCWD, b, flags)
+    sys_renameat2(&e.cx(), AT_FDCWD, a, AT_FDCWD, b, flags)
 }
 fn exists(e: &Env, path: &str) -> bool {
     e.vfs.resolve(&e.vfs.root(), path.as_bytes(), false).is_ok()
@@ -77,11 +77,11 @@ fn mkdir_rmdir_unlink() {
     assert_eq!(unlinkat(&e, dfd, "f", 0), Ok(0));
     assert_eq!(unlinkat(&e, dfd, "sub", AT_REMOVEDIR), Ok(0));
     let p = e.s("/d");
-    assert_eq!(sys_rmdir(&e.mem, &e.files, &e.fs, &e.vfs, p), Ok(0));
+    assert_eq!(sys_rmdir(&e.cx(), p), Ok(0));
     assert!(!exists(&e, "/d"));
     e.put("/g", b"");
     let p = e.s("/g");
-    assert_eq!(sys_unlink(&e.mem, &e.files, &e.fs, &e.vfs, p), Ok(0));
+    assert_eq!(sys_unlink(&e.cx(), p), Ok(0));
     assert!(!exists(&e, "/g"));
 }
 
@@ -89,21 +89,21 @@ fn mkdir_rmdir_unlink() {
 fn mknod_symlink_link() {
     let e = Env::new();
     let p = e.s("/fifo");
-    assert_eq!(sys_mknod(&e.mem, &e.files, &e.fs, &e.vfs, p, 0o010666, 0), Ok(0));
+    assert_eq!(sys_mknod(&e.cx(), p, 0o010666, 0), Ok(0));
     assert_eq!(mode_of(&e, "/fifo"), 0o010644);
     let p = e.s("/mynull");
-    assert_eq!(sys_mknodat(&e.mem, &e.files, &e.fs, &e.vfs, AT_FDCWD, p, 0o020666, 0x103), Ok(0));
+    assert_eq!(sys_mknodat(&e.cx(), AT_FDCWD, p, 0o020666, 0x103), Ok(0));
     assert_eq!(e.vfs.resolve(&e.vfs.root(), b"/mynull", true).unwrap().inode.metadata().rdev, 0x103);
-    assert_eq!(sys_mknodat(&e.mem, &e.files, &e.fs, &e.vfs, AT_FDCWD, p, 0o020666, 0), Err(Errno::EEXIST));
+    assert_eq!(sys_mknodat(&e.cx(), AT_FDCWD, p, 0o020666, 0), Err(Errno::EEXIST));
     let p = e.s("/x");
-    assert_eq!(sys_mknod(&e.mem, &e.files, &e.fs, &e.vfs, p, 0o040755, 0), Err(Errno::EPERM));
-    assert_eq!(sys_mknod(&e.mem, &e.files, &e.fs, &e.vfs, p, 0o070755, 0), Err(Errno::EINVAL));
-    assert_eq!(sys_mknod(&e.mem, &e.files, &e.fs, &e.vfs, p, 0o644, 0), Ok(0));
+    assert_eq!(sys_mknod(&e.cx(), p, 0o040755, 0), Err(Errno::EPERM));
+    assert_eq!(sys_mknod(&e.cx(), p, 0o070755, 0), Err(Errno::EINVAL));
+    assert_eq!(sys_mknod(&e.cx(), p, 0o644, 0), Ok(0));
     assert_eq!(mode_of(&e, "/x"), 0o100644);
 
     let sym = |t: &str, l: &str| {
         let (t, l) = (e.s(t), e.s(l));
-        sys_symlink(&e.mem, &e.files, &e.fs, &e.vfs, t, l)
+        sys_symlink(&e.cx(), t, l)
     };
     assert_eq!(sym("x", "/s"), Ok(0));
     assert_eq!(mode_of(&e, "/s"), 0o120777);
@@ -114,7 +114,7 @@ fn mknod_symlink_link() {
 
     let link = |a: &str, b: &str, flags: u32| {
         let (a, b) = (e.s(a), e.s(b));
-        sys_linkat(&e.mem, &e.files, &e.fs, &e.vfs, AT_FDCWD, a, AT_FDCWD, b, flags)
+        sys_linkat(&e.cx(), AT_FDCWD, a, AT_FDCWD, b, flags)
     };
     assert_eq!(link("/x", "/x2", 0), Ok(0));
     assert_eq!(e.vfs.resolve(&e.vfs.root(), b"/x", true).unwrap().inode.metadata().nlink, 2);
@@ -129,8 +129,8 @@ fn mknod_symlink_link() {
     assert_eq!(link("/x", "/y", 0x1), Err(Errno::EINVAL));
     let fd = e.open("/x", 0).unwrap();
     let (a, b) = (e.s(""), e.s("/via_fd"));
-    assert_eq!(sys_linkat(&e.mem, &e.files, &e.fs, &e.vfs, fd, a, AT_FDCWD, b, AT_EMPTY_PATH), Ok(0));
-    assert_eq!(sys_linkat(&e.mem, &e.files, &e.fs, &e.vfs, fd, a, AT_FDCWD, b, 0), Err(Errno::ENOENT));
+    assert_eq!(sys_linkat(&e.cx(), fd, a, AT_FDCWD, b, AT_EMPTY_PATH), Ok(0));
+    assert_eq!(sys_linkat(&e.cx(), fd, a, AT_FDCWD, b, 0), Err(Errno::ENOENT));
 }
 
 #[test]
@@ -168,10 +168,10 @@ fn rename_rules() {
     assert_eq!(rename(&e, "/empty", "/b/a2/sub", 0), Ok(0));
     assert_eq!(rename(&e, "/b/a2/f", "/b/a2/f", 0), Ok(0));
     let (a, b) = (e.s("/b"), e.s("/c"));
-    assert_eq!(sys_rename(&e.mem, &e.files, &e.fs, &e.vfs, a, b), Ok(0));
+    assert_eq!(sys_rename(&e.cx(), a, b), Ok(0));
     let (a, b) = (e.s("a2"), e.s("a3"));
     let dfd = e.open("/c", 0).unwrap();
-    assert_eq!(sys_renameat(&e.mem, &e.files, &e.fs, &e.vfs, dfd, a, dfd, b), Ok(0));
+    assert_eq!(sys_renameat(&e.cx(), dfd, a, dfd, b), Ok(0));
     assert!(exists(&e, "/c/a3/sub"));
 }
 
@@ -183,7 +183,7 @@ fn cwd_chdir_fchdir_getcwd() {
     e.vfs.root().inode.symlink(b"lnk", b"a/b").unwrap();
     let cd = |p: &str| {
         let p = e.s(p);
-        sys_chdir(&e.mem, &e.files, &e.fs, &e.vfs, p)
+        sys_chdir(&e.cx(), p)
     };
     assert_eq!(cd("/lnk"), Ok(0));
     assert_eq!(e.cwd(), "/a/b");

@@ -19,7 +19,6 @@ use crate::fs::fdtable::FdTable;
 use crate::fs::file::O_NONBLOCK;
 use crate::fs::generic::is_path_file;
 use crate::fs::inode::FileType;
-use crate::fs::vfs::Vfs;
 use crate::user::{read_val, write_val, UserMem};
 use crate::KResult;
 
@@ -107,10 +106,7 @@ pub fn sys_fcntl(files: &Mutex<FdTable>, fd: i32, cmd: u32, arg: u64) -> KResult
 
 /// `ioctl(fd, cmd, arg)`.
 pub fn sys_ioctl(mem: &dyn UserMem, files: &Mutex<FdTable>, fd: i32, cmd: u32, arg: u64) -> KResult<u64> {
-    let file = get_file(files, fd)?;
-    if is_path_file(&file) {
-        return Err(Errno::EBADF);
-    }
+    let file = get_io_file(files, fd)?;
     match cmd {
         FIOCLEX | FIONCLEX => {
             files.lock().set_cloexec(fd, cmd == FIOCLEX)?;
@@ -143,17 +139,9 @@ pub fn sys_umask(fs: &Mutex<FsContext>, mask: u32) -> KResult<u64> {
 
 /// `truncate(path, length)`: `EINVAL` for a negative length or a non-regular file,
 /// `EISDIR` for a directory.
-pub fn sys_truncate(
-    mem: &dyn UserMem,
-    files: &Mutex<FdTable>,
-    fs: &Mutex<FsContext>,
-    vfs: &Vfs,
-    path: u64,
-    length: i64,
-) -> KResult<u64> {
+pub fn sys_truncate(cx: &FsCall<'_>, path: u64, length: i64) -> KResult<u64> {
     let len = u64::try_from(length).map_err(|_| Errno::EINVAL)?;
-    let p = PathCtx { mem, files, fs, vfs };
-    let loc = p.lookup_user(AT_FDCWD, path, true, false)?;
+    let loc = cx.lookup_user(AT_FDCWD, path, true, false)?;
     match loc.inode.file_type() {
         FileType::Directory => Err(Errno::EISDIR),
         FileType::Regular => loc.inode.truncate(len).map(|_| 0),
@@ -164,10 +152,7 @@ pub fn sys_truncate(
 /// `ftruncate(fd, length)`: `EINVAL` unless a regular file open for writing.
 pub fn sys_ftruncate(files: &Mutex<FdTable>, fd: i32, length: i64) -> KResult<u64> {
     let len = u64::try_from(length).map_err(|_| Errno::EINVAL)?;
-    let file = get_file(files, fd)?;
-    if is_path_file(&file) {
-        return Err(Errno::EBADF);
-    }
+    let file = get_io_file(files, fd)?;
     let inode = file.ops.inode().ok_or(Errno::EINVAL)?;
     if inode.file_type() != FileType::Regular || !file.writable() {
         return Err(Errno::EINVAL);
@@ -177,40 +162,20 @@ pub fn sys_ftruncate(files: &Mutex<FdTable>, fd: i32, length: i64) -> KResult<u6
 }
 
 /// `fchmodat(dirfd, path, mode)` (follows symlinks, as Linux's has no flags).
-pub fn sys_fchmodat(
-    mem: &dyn UserMem,
-    files: &Mutex<FdTable>,
-    fs: &Mutex<FsContext>,
-    vfs: &Vfs,
-    dirfd: i32,
-    path: u64,
-    mode: u32,
-) -> KResult<u64> {
-    let p = PathCtx { mem, files, fs, vfs };
-    let loc = p.lookup_user(dirfd, path, true, false)?;
+pub fn sys_fchmodat(cx: &FsCall<'_>, dirfd: i32, path: u64, mode: u32) -> KResult<u64> {
+    let loc = cx.lookup_user(dirfd, path, true, false)?;
     loc.inode.set_mode(mode & 0o7777)?;
     Ok(0)
 }
 
 /// `chmod(path, mode)`.
-pub fn sys_chmod(
-    mem: &dyn UserMem,
-    files: &Mutex<FdTable>,
-    fs: &Mutex<FsContext>,
-    vfs: &Vfs,
-    path: u64,
-    mode: u32,
-) -> KResult<u64> {
-    sys_fchmodat(mem, files, fs, vfs, AT_FDCWD, path, mode)
+pub fn sys_chmod(cx: &FsCall<'_>, path: u64, mode: u32) -> KResult<u64> {
+    sys_fchmodat(cx, AT_FDCWD, path, mode)
 }
 
 /// `fchmod(fd, mode)`: `EBADF` for `O_PATH` descriptors.
 pub fn sys_fchmod(files: &Mutex<FdTable>, fd: i32, mode: u32) -> KResult<u64> {
-    let file = get_file(files, fd)?;
-    if is_path_file(&file) {
-        return Err(Errno::EBADF);
-    }
-    let inode = file.ops.inode().ok_or(Errno::EPERM)?;
+    let inode = get_io_file(files, fd)?.ops.inode().ok_or(Errno::EPERM)?;
     inode.set_mode(mode & 0o7777)?;
     Ok(0)
 }

@@ -98,14 +98,14 @@ fn umask_truncate_chmod() {
     assert_eq!(sys_umask(&e.fs, 0o022), Ok(0o077));
     e.put("/f", b"abcdef");
     let p = e.s("/f");
-    assert_eq!(sys_truncate(&e.mem, &e.files, &e.fs, &e.vfs, p, 2), Ok(0));
+    assert_eq!(sys_truncate(&e.cx(), p, 2), Ok(0));
     let size = |e: &Env| e.vfs.resolve(&e.vfs.root(), b"/f", true).unwrap().inode.metadata().size;
     assert_eq!(size(&e), 2);
-    assert_eq!(sys_truncate(&e.mem, &e.files, &e.fs, &e.vfs, p, -1), Err(Errno::EINVAL));
+    assert_eq!(sys_truncate(&e.cx(), p, -1), Err(Errno::EINVAL));
     let d = e.s("/dev");
-    assert_eq!(sys_truncate(&e.mem, &e.files, &e.fs, &e.vfs, d, 0), Err(Errno::EISDIR));
+    assert_eq!(sys_truncate(&e.cx(), d, 0), Err(Errno::EISDIR));
     let n = e.s("/dev/null");
-    assert_eq!(sys_truncate(&e.mem, &e.files, &e.fs, &e.vfs, n, 0), Err(Errno::EINVAL));
+    assert_eq!(sys_truncate(&e.cx(), n, 0), Err(Errno::EINVAL));
     let w = e.open("/f", 1).unwrap();
     let r = e.open("/f", 0).unwrap();
     assert_eq!(sys_ftruncate(&e.files, w, 100), Ok(0));
@@ -113,10 +113,10 @@ fn umask_truncate_chmod() {
     assert_eq!(sys_ftruncate(&e.files, r, 0), Err(Errno::EINVAL));
     assert_eq!(sys_ftruncate(&e.files, w, -5), Err(Errno::EINVAL));
     assert_eq!(sys_ftruncate(&e.files, 99, 0), Err(Errno::EBADF));
-    assert_eq!(sys_chmod(&e.mem, &e.files, &e.fs, &e.vfs, p, 0o100755), Ok(0));
+    assert_eq!(sys_chmod(&e.cx(), p, 0o100755), Ok(0));
     assert_eq!(e.vfs.resolve(&e.vfs.root(), b"/f", true).unwrap().inode.metadata().mode, 0o100755);
     assert_eq!(sys_fchmod(&e.files, r, 0o600), Ok(0));
     assert_eq!(e.vfs.resolve(&e.vfs.root(), b"/f", true).unwrap().inode.metadata().mode, 0o100600);
     let nope = e.s("/nope");
-    assert_eq!(sys_chmod(&e.mem, &e.files, &e.fs, &e.vfs, nope, 0o600), Err(Errno::ENOENT));
+    assert_eq!(sys_chmod(&e.cx(), nope, 0o600), Err(Errno::ENOENT));
 }

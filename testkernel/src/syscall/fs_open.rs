@@ -19,27 +19,18 @@ use spin::Mutex;
 use syscall_abi::Errno;
 
 use super::fs_path::*;
-use crate::fs::context::FsContext;
 use crate::fs::fdtable::FdTable;
 use crate::fs::file::{OpenFile, O_ACCMODE, O_RDWR, O_WRONLY};
 use crate::fs::generic::{open_location, O_PATH};
 use crate::fs::inode::FileType;
 use crate::fs::vfs::{Last, Location, Vfs, MAXSYMLINKS};
-use crate::user::UserMem;
 use crate::KResult;
 
 /// Opens `path` (kernel bytes) relative to `dirfd` and returns the description, without
 /// installing it: `openat`'s work, also usable by the kernel (e.g. opening `/dev/console`
-/// for PID 1's stdin/stdout/stderr with `open_path(.., AT_FDCWD, b"/dev/console", O_RDWR, 0)`).
-pub fn open_path(
-    files: &Mutex<FdTable>,
-    fs: &Mutex<FsContext>,
-    vfs: &Vfs,
-    dirfd: i32,
-    path: &[u8],
-    flags: u32,
-    mode: u32,
-) -> KResult<Arc<OpenFile>> {
+/// for PID 1's stdin/stdout/stderr with
+/// `open_path(&FsCall::kernel(files, fs, vfs), AT_FDCWD, b"/dev/console", O_RDWR, 0)`).
+pub fn open_path(cx: &FsCall<'_>, dirfd: i32, path: &[u8], flags: u32, mode: u32) -> KResult<Arc<OpenFile>> {
     if flags & O_TMPFILE_BIT != 0 {
         return Err(Errno::EOPNOTSUPP);
     }
@@ -50,12 +41,11 @@ pub fn open_path(
     if path.is_empty() {
         return Err(Errno::ENOENT);
     }
-    let start = start_for(files, fs, dirfd, path)?;
+    let start = cx.start(dirfd, path)?;
     let (loc, created) = if flags & O_CREAT != 0 {
-        let umask = fs.lock().umask;
-        open_create(vfs, &start, path, flags, mode & 0o7777 & !umask, 0)?
+        open_create(cx.vfs, &start, path, flags, mode & 0o7777 & !cx.umask(), 0)?
     } else {
-        (vfs.resolve(&start, path, flags & O_NOFOLLOW == 0)?, false)
+        (cx.vfs.resolve(&start, path, flags & O_NOFOLLOW == 0)?, false)
     };
     let kind = loc.inode.file_type();
     let is_path = flags & O_PATH != 0;
@@ -74,7 +64,7 @@ pub fn open_path(
     if flags & O_TRUNC != 0 && kind == FileType::Regular && !is_path && !created {
         loc.inode.truncate(0)?;
     }
-    let ctx_parent = if kind == FileType::Directory { parent_ino(vfs, &loc) } else { 0 };
+    let ctx_parent = if kind == FileType::Directory { parent_ino(cx.vfs, &loc) } else { 0 };
     // `O_PATH` keeps only its own flags (Linux masks `O_LARGEFILE` away with the rest).
     let largefile = if is_path { 0 } else { O_LARGEFILE };
     let status = (flags & !(O_CREAT | O_EXCL | O_NOCTTY | O_TRUNC | O_CLOEXEC)) | largefile;
@@ -132,46 +122,21 @@ fn open_create(
 }
 
 /// `openat(dirfd, path, flags, mode)`: the new fd.
-#[allow(clippy::too_many_arguments)]
-pub fn sys_openat(
-    mem: &dyn UserMem,
-    files: &Mutex<FdTable>,
-    fs: &Mutex<FsContext>,
-    vfs: &Vfs,
-    dirfd: i32,
-    path: u64,
-    flags: u32,
-    mode: u32,
-) -> KResult<u64> {
-    let path = read_path(mem, path)?;
-    let file = open_path(files, fs, vfs, dirfd, &path, flags, mode)?;
-    let fd = files.lock().install(file, flags & O_CLOEXEC != 0)?;
+pub fn sys_openat(cx: &FsCall<'_>, dirfd: i32, path: u64, flags: u32, mode: u32) -> KResult<u64> {
+    let path = cx.read_path(path)?;
+    let file = open_path(cx, dirfd, &path, flags, mode)?;
+    let fd = cx.files.lock().install(file, flags & O_CLOEXEC != 0)?;
     Ok(fd as u64)
 }
 
 /// `open(path, flags, mode)` = `openat(AT_FDCWD, ...)`.
-pub fn sys_open(
-    mem: &dyn UserMem,
-    files: &Mutex<FdTable>,
-    fs: &Mutex<FsContext>,
-    vfs: &Vfs,
-    path: u64,
-    flags: u32,
-    mode: u32,
-) -> KResult<u64> {
-    sys_openat(mem, files, fs, vfs, AT_FDCWD, path, flags, mode)
+pub fn sys_open(cx: &FsCall<'_>, path: u64, flags: u32, mode: u32) -> KResult<u64> {
+    sys_openat(cx, AT_FDCWD, path, flags, mode)
 }
 
 /// `creat(path, mode)` = `open(path, O_CREAT|O_WRONLY|O_TRUNC, mode)`.
-pub fn sys_creat(
-    mem: &dyn UserMem,
-    files: &Mutex<FdTable>,
-    fs: &Mutex<FsContext>,
-    vfs: &Vfs,
-    path: u64,
-    mode: u32,
-) -> KResult<u64> {
-    sys_openat(mem, files, fs, vfs, AT_FDCWD, path, O_CREAT | O_WRONLY | O_TRUNC, mode)
+pub fn sys_creat(cx: &FsCall<'_>, path: u64, mode: u32) -> KResult<u64> {
+    sys_openat(cx, AT_FDCWD, path, O_CREAT | O_WRONLY | O_TRUNC, mode)
 }
 
 /// `close(fd)`. The description is dropped after the table lock is released (its last

@@ -62,7 +62,7 @@ fn open_errors() {
     }
     assert!(e.files.lock().iter().next().is_none(), "no fd leaked");
     // Path faults.
-    assert_eq!(sys_openat(&e.mem, &e.files, &e.fs, &e.vfs, AT_FDCWD, 8, 0, 0), Err(Errno::EFAULT));
+    assert_eq!(sys_openat(&e.cx(), AT_FDCWD, 8, 0, 0), Err(Errno::EFAULT));
     // 4095 bytes + NUL is within PATH_MAX: the error is about the name, not the path.
     let ok_len = String::from("/") + &"a".repeat(4094);
     assert_eq!(e.open(&ok_len, O_RDONLY), Err(Errno::ENAMETOOLONG));
@@ -91,7 +91,7 @@ fn creat_follows_symlinks_and_truncates() {
     assert_eq!(e.open("/self", O_CREAT | O_WRONLY), Err(Errno::ELOOP));
     assert_eq!(e.open("/d/dl", O_CREAT | O_EXCL | O_WRONLY), Err(Errno::EEXIST));
     let p = e.s("/c");
-    let fd = sys_creat(&e.mem, &e.files, &e.fs, &e.vfs, p, 0o600).unwrap() as i32;
+    let fd = sys_creat(&e.cx(), p, 0o600).unwrap() as i32;
     assert_eq!(e.files.lock().get(fd).unwrap().flags() & O_ACCMODE, O_WRONLY);
 }
 

@@ -1,8 +1,21 @@
-//! What the file syscalls share: the `AT_*`/`O_*` constants, copying a path in from user
-//! memory, and resolving `(dirfd, path)` pairs (Linux `fs/namei.c` `path_init`, `getname`).
+//! What the file syscalls share: the `AT_*`/`O_*` constants, looking up descriptors
+//! (Linux `fs/file.c` `fdget_raw`/`fdget`), and [`FsCall`], the process state a path syscall
+//! works on, with the steps every `*at` call repeats: copying the path in (`getname`), where a
+//! walk starts (`path_init`), the walk itself, and the parent directory plus last name of a
+//! name to create or remove (`filename_parentat`).
+//!
+//! # The signature rule of the `fs_*` syscalls
+//! A `sys_*` that resolves a path name (each `*at` call and its non-`at` forms, `chdir`,
+//! `truncate`, `chmod`, ...) takes `cx: &FsCall<'_>` and then only its own arguments, in
+//! Linux's order. A `sys_*` that works on descriptors or the fs context alone takes exactly
+//! the references it uses, in the order `mem`, `files`, `fs` (e.g. `sys_read(mem, files, fd,
+//! buf, count)`, `sys_fchdir(files, fs, fd)`, `sys_umask(fs, mask)`). A non-`at` form is its
+//! `*at` call with `AT_FDCWD` and fixed flags, nothing more. The kernel's own lookups
+//! ([`resolve_exec`], `fs_open::open_path`) take an `FsCall` too, built with
+//! [`FsCall::kernel`].
 //!
 //! Locks: the fs context and the fd table are each locked only long enough to clone a
-//! location or a file, never across a path walk or an inode call.
+//! location, a file or the umask, never across a path walk or an inode call.
 
 use alloc::sync::Arc;
 use alloc::vec::Vec;
@@ -13,8 +26,9 @@ use syscall_abi::Errno;
 use crate::fs::context::FsContext;
 use crate::fs::fdtable::FdTable;
 use crate::fs::file::OpenFile;
+use crate::fs::generic::is_path_file;
 use crate::fs::inode::FileType;
-use crate::fs::vfs::{Location, Vfs, PATH_MAX};
+use crate::fs::vfs::{Last, Location, Parent, Vfs, PATH_MAX};
 use crate::user::UserMem;
 use crate::KResult;
 
@@ -72,43 +86,77 @@ pub fn file_location(file: &OpenFile, want_dir: bool) -> KResult<Location> {
     Ok(Location { path: file.path.as_bytes().to_vec(), inode })
 }
 
-/// The file at `fd` (`EBADF`).
+/// The file at `fd`, `O_PATH` descriptors included (Linux `fdget_raw`): `EBADF`.
 pub fn get_file(files: &Mutex<FdTable>, fd: i32) -> KResult<Arc<OpenFile>> {
     files.lock().get(fd)
 }
 
-/// Where a relative path given with `dirfd` starts: the working directory for `AT_FDCWD`,
-/// else the directory open at `dirfd` (`EBADF`, `ENOTDIR`).
-pub fn dir_start(files: &Mutex<FdTable>, fs: &Mutex<FsContext>, dirfd: i32) -> KResult<Location> {
-    if dirfd == AT_FDCWD {
-        return Ok(fs.lock().cwd.clone());
+/// The file at `fd` for a call that uses the file itself, not only its name (Linux `fdget`,
+/// which does not see `O_PATH` descriptors): `EBADF` for a bad fd or an `O_PATH` one.
+pub fn get_io_file(files: &Mutex<FdTable>, fd: i32) -> KResult<Arc<OpenFile>> {
+    let file = get_file(files, fd)?;
+    if is_path_file(&file) {
+        return Err(Errno::EBADF);
     }
-    file_location(&*get_file(files, dirfd)?, true)
+    Ok(file)
 }
 
-/// The start of a walk of `path`: the root for absolute paths (`dirfd` ignored, as in
-/// Linux), else [`dir_start`].
-pub fn start_for(files: &Mutex<FdTable>, fs: &Mutex<FsContext>, dirfd: i32, path: &[u8]) -> KResult<Location> {
-    if path.first() == Some(&b'/') {
-        Ok(fs.lock().root.clone())
-    } else {
-        dir_start(files, fs, dirfd)
-    }
-}
-
-/// The per-call state every path syscall needs.
-pub struct PathCtx<'a> {
-    /// The caller's memory.
+/// The process state a path syscall works on (see the module doc for which syscalls take
+/// it). The dispatcher builds one per call; tests build one from their fixture.
+#[derive(Clone, Copy)]
+pub struct FsCall<'a> {
+    /// The caller's memory (paths and results are copied through it).
     pub mem: &'a dyn UserMem,
-    /// The caller's fd table.
+    /// The caller's fd table (`dirfd` arguments, new descriptors).
     pub files: &'a Mutex<FdTable>,
-    /// The caller's fs context.
+    /// The caller's fs context (cwd, root, umask).
     pub fs: &'a Mutex<FsContext>,
     /// The tree.
     pub vfs: &'a Vfs,
 }
 
-impl PathCtx<'_> {
+impl<'a> FsCall<'a> {
+    /// A context for paths the kernel supplies itself (no user memory: copying from it is
+    /// `EFAULT`).
+    pub fn kernel(files: &'a Mutex<FdTable>, fs: &'a Mutex<FsContext>, vfs: &'a Vfs) -> FsCall<'a> {
+        FsCall { mem: &NoMem, files, fs, vfs }
+    }
+
+    /// The file at `fd` ([`get_file`]).
+    pub fn file(&self, fd: i32) -> KResult<Arc<OpenFile>> {
+        get_file(self.files, fd)
+    }
+
+    /// The file-creation mask.
+    pub fn umask(&self) -> u32 {
+        self.fs.lock().umask
+    }
+
+    /// Copies the path at `addr` ([`read_path`]).
+    pub fn read_path(&self, addr: u64) -> KResult<Vec<u8>> {
+        read_path(self.mem, addr)
+    }
+
+    /// Where a relative path given with `dirfd` starts: the working directory for
+    /// `AT_FDCWD`, else the directory open at `dirfd` (`EBADF`, `ENOTDIR`).
+    fn dir_start(&self, dirfd: i32) -> KResult<Location> {
+        if dirfd == AT_FDCWD {
+            return Ok(self.fs.lock().cwd.clone());
+        }
+        file_location(&*self.file(dirfd)?, true)
+    }
+
+    /// The start of a walk of `path`: the root for absolute paths (`dirfd` ignored, as in
+    /// Linux), else the working directory (`AT_FDCWD`) or the directory open at `dirfd`
+    /// (`EBADF`, `ENOTDIR`).
+    pub fn start(&self, dirfd: i32, path: &[u8]) -> KResult<Location> {
+        if path.first() == Some(&b'/') {
+            Ok(self.fs.lock().root.clone())
+        } else {
+            self.dir_start(dirfd)
+        }
+    }
+
     /// Resolves `(dirfd, path)`: the last symlink followed when `follow`; an empty path is
     /// `ENOENT` unless `empty_ok` (`AT_EMPTY_PATH`), when it names `dirfd` itself (any kind
     /// of file with an inode; the working directory for `AT_FDCWD`).
@@ -120,36 +168,56 @@ impl PathCtx<'_> {
             if dirfd == AT_FDCWD {
                 return Ok(self.fs.lock().cwd.clone());
             }
-            return file_location(&*get_file(self.files, dirfd)?, false);
+            return file_location(&*self.file(dirfd)?, false);
         }
-        let start = start_for(self.files, self.fs, dirfd, path)?;
+        let start = self.start(dirfd, path)?;
         self.vfs.resolve(&start, path, follow)
     }
 
-    /// Copies the path at `addr` and resolves it like [`PathCtx::lookup`].
+    /// [`FsCall::lookup`] with the usual `AT_*` flags: `AT_SYMLINK_NOFOLLOW` keeps a final
+    /// symlink, `AT_EMPTY_PATH` lets an empty path name `dirfd` (other bits are ignored here:
+    /// each call checks its own set first).
+    pub fn lookup_at(&self, dirfd: i32, path: &[u8], flags: u32) -> KResult<Location> {
+        self.lookup(dirfd, path, flags & AT_SYMLINK_NOFOLLOW == 0, flags & AT_EMPTY_PATH != 0)
+    }
+
+    /// Copies the path at `addr` and resolves it like [`FsCall::lookup`].
     pub fn lookup_user(&self, dirfd: i32, addr: u64, follow: bool, empty_ok: bool) -> KResult<Location> {
-        let path = read_path(self.mem, addr)?;
+        let path = self.read_path(addr)?;
         self.lookup(dirfd, &path, follow, empty_ok)
+    }
+
+    /// Copies the path at `addr` and resolves all of it but the last component, which must
+    /// be an ordinary name: `.`, `..` and `/` are the error `not_a_name` picks for them (each
+    /// call has its own). Returns the parent and that name.
+    pub fn parent_name(
+        &self,
+        dirfd: i32,
+        addr: u64,
+        not_a_name: impl FnOnce(&Last) -> Errno,
+    ) -> KResult<(Parent, Vec<u8>)> {
+        let path = self.read_path(addr)?;
+        let start = self.start(dirfd, &path)?;
+        let parent = self.vfs.resolve_parent(&start, &path)?;
+        match &parent.last {
+            Last::Name(n) => {
+                let name = n.clone();
+                Ok((parent, name))
+            }
+            other => Err(not_a_name(other)),
+        }
     }
 }
 
 /// Resolves the program of `execve`/`execveat` (Linux `do_open_execat`): follows the last
 /// symlink unless `AT_SYMLINK_NOFOLLOW` (then a symlink is `ELOOP`); `AT_EMPTY_PATH` with an
 /// empty path names `dirfd`; anything but a regular file with an `x` bit is `EACCES`;
-/// unknown flags are `EINVAL`.
-pub fn resolve_exec(
-    files: &Mutex<FdTable>,
-    fs: &Mutex<FsContext>,
-    vfs: &Vfs,
-    dirfd: i32,
-    path: &[u8],
-    flags: u32,
-) -> KResult<Location> {
+/// unknown flags are `EINVAL`. `path` is kernel bytes (already copied in).
+pub fn resolve_exec(cx: &FsCall<'_>, dirfd: i32, path: &[u8], flags: u32) -> KResult<Location> {
     if flags & !(AT_SYMLINK_NOFOLLOW | AT_EMPTY_PATH) != 0 {
         return Err(Errno::EINVAL);
     }
-    let ctx = PathCtx { mem: &NoMem, files, fs, vfs };
-    let loc = ctx.lookup(dirfd, path, flags & AT_SYMLINK_NOFOLLOW == 0, flags & AT_EMPTY_PATH != 0)?;
+    let loc = cx.lookup_at(dirfd, path, flags)?;
     match loc.inode.file_type() {
         FileType::Symlink => Err(Errno::ELOOP),
         FileType::Regular if loc.inode.metadata().mode & 0o111 != 0 => Ok(loc),
@@ -180,7 +248,7 @@ mod tests {
         e.openat(AT_FDCWD, "/prog", O_CREAT | 1, 0o755).unwrap();
         e.put("/data", b"");
         e.vfs.root().inode.symlink(b"link", b"prog").unwrap();
-        let x = |p: &str, flags: u32| resolve_exec(&e.files, &e.fs, &e.vfs, AT_FDCWD, p.as_bytes(), flags);
+        let x = |p: &str, flags: u32| resolve_exec(&e.cx(), AT_FDCWD, p.as_bytes(), flags);
         assert_eq!(x("/prog", 0).map(|l| l.path).ok(), Some(b"/prog".to_vec()));
         assert_eq!(x("/link", 0).map(|l| l.path).ok(), Some(b"/prog".to_vec()));
         assert_eq!(x("/link", AT_SYMLINK_NOFOLLOW).err(), Some(Errno::ELOOP));
@@ -191,7 +259,17 @@ mod tests {
         assert_eq!(x("", 0).err(), Some(Errno::ENOENT));
         assert_eq!(x("/prog", 0x4).err(), Some(Errno::EINVAL));
         let fd = e.open("/prog", 0).unwrap();
-        let got = resolve_exec(&e.files, &e.fs, &e.vfs, fd, b"", AT_EMPTY_PATH).map(|l| l.path);
+        let got = resolve_exec(&e.cx(), fd, b"", AT_EMPTY_PATH).map(|l| l.path);
         assert_eq!(got.ok(), Some(b"/prog".to_vec()));
+    }
+
+    #[test]
+    fn kernel_context_reads_no_user_memory() {
+        let e = Env::new();
+        let k = FsCall::kernel(&e.files, &e.fs, &e.vfs);
+        assert_eq!(k.read_path(e.s("/dev/null")), Err(Errno::EFAULT));
+        assert_eq!(k.lookup(AT_FDCWD, b"/dev/null", true, false).map(|l| l.path).ok(), Some(b"/dev/null".to_vec()));
+        let file = crate::syscall::fs_open::open_path(&k, AT_FDCWD, b"/dev/null", 0, 0).map(|f| f.path.clone());
+        assert_eq!(file.ok().as_deref(), Some("/dev/null"));
     }
 }

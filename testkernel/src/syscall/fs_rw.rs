@@ -13,16 +13,17 @@
 //! (negative offset, bad iovec count/length, `whence > SEEK_HOLE`), then the file's own
 //! errors (`EISDIR`, `ESPIPE`, ...).
 
+use alloc::sync::Arc;
 use alloc::vec;
 use alloc::vec::Vec;
 
 use spin::Mutex;
 use syscall_abi::Errno;
 
-use super::fs_path::get_file;
+use super::fs_path::{get_file, get_io_file};
 use crate::fs::fdtable::FdTable;
 use crate::fs::file::{OpenFile, O_APPEND};
-use crate::fs::generic::{is_path_file, SEEK_HOLE};
+use crate::fs::generic::SEEK_HOLE;
 use crate::fs::inode::FileType;
 use crate::user::{access_ok, read_prefix, read_val, write_prefix, UserMem};
 use crate::KResult;
@@ -36,17 +37,23 @@ const CHUNK: usize = 64 * 1024;
 /// User buffers of one transfer: `(address, length)` pairs.
 type Segs = Vec<(u64, usize)>;
 
-fn readable_file(files: &Mutex<FdTable>, fd: i32) -> KResult<alloc::sync::Arc<OpenFile>> {
-    let file = get_file(files, fd)?;
-    if !file.readable() || is_path_file(&file) {
-        return Err(Errno::EBADF);
-    }
-    Ok(file)
+/// Which way data moves.
+#[derive(Clone, Copy)]
+enum Dir {
+    /// From the file to user memory.
+    Read,
+    /// From user memory to the file.
+    Write,
 }
 
-fn writable_file(files: &Mutex<FdTable>, fd: i32) -> KResult<alloc::sync::Arc<OpenFile>> {
-    let file = get_file(files, fd)?;
-    if !file.writable() || is_path_file(&file) {
+/// The file at `fd` if it is open for `dir`: `EBADF` otherwise, and for `O_PATH` descriptors.
+fn rw_file(files: &Mutex<FdTable>, fd: i32, dir: Dir) -> KResult<Arc<OpenFile>> {
+    let file = get_io_file(files, fd)?;
+    let open_for = match dir {
+        Dir::Read => file.readable(),
+        Dir::Write => file.writable(),
+    };
+    if !open_for {
         return Err(Errno::EBADF);
     }
     Ok(file)
@@ -56,8 +63,25 @@ fn is_regular(file: &OpenFile) -> bool {
     file.ops.inode().is_some_and(|i| i.file_type() == FileType::Regular)
 }
 
-fn single(buf: u64, count: u64) -> Segs {
-    vec![(buf, usize::try_from(count).unwrap_or(MAX_RW_COUNT).min(MAX_RW_COUNT))]
+/// The user side of a transfer as the syscall names it.
+#[derive(Clone, Copy)]
+enum UserBufs {
+    /// One buffer (`read`, `write`, `pread64`, `pwrite64`).
+    One { buf: u64, count: u64 },
+    /// An iovec array (`readv`, `writev`, `preadv`, `pwritev`).
+    Iov { iov: u64, iovcnt: u64 },
+}
+
+impl UserBufs {
+    /// The segments (for an iovec array, read from user memory).
+    fn segs(self, mem: &dyn UserMem) -> KResult<Segs> {
+        match self {
+            UserBufs::One { buf, count } => {
+                Ok(vec![(buf, usize::try_from(count).unwrap_or(MAX_RW_COUNT).min(MAX_RW_COUNT))])
+            }
+            UserBufs::Iov { iov, iovcnt } => read_iovecs(mem, iov, iovcnt),
+        }
+    }
 }
 
 /// Reads an iovec array (`EINVAL` for more than `UIO_MAXIOV` entries or a length above
@@ -253,41 +277,50 @@ fn do_write(mem: &dyn UserMem, file: &OpenFile, segs: &Segs, offset: Option<u64>
     }
 }
 
-fn offset_arg(pos: i64) -> KResult<u64> {
-    u64::try_from(pos).map_err(|_| Errno::EINVAL)
+/// One read or write syscall, in Linux's check order: the descriptor (`EBADF`), the offset
+/// (`pos`, `EINVAL` if negative; `None` for the file position), the iovec array, then the
+/// transfer.
+fn transfer(
+    mem: &dyn UserMem,
+    files: &Mutex<FdTable>,
+    fd: i32,
+    bufs: UserBufs,
+    pos: Option<i64>,
+    dir: Dir,
+) -> KResult<u64> {
+    let file = rw_file(files, fd, dir)?;
+    let pos = pos.map(|p| u64::try_from(p).map_err(|_| Errno::EINVAL)).transpose()?;
+    let segs = bufs.segs(mem)?;
+    let done = match dir {
+        Dir::Read => do_read(mem, &file, &segs, pos)?,
+        Dir::Write => do_write(mem, &file, &segs, pos)?,
+    };
+    Ok(done as u64)
 }
 
 /// `read(fd, buf, count)`.
 pub fn sys_read(mem: &dyn UserMem, files: &Mutex<FdTable>, fd: i32, buf: u64, count: u64) -> KResult<u64> {
-    let file = readable_file(files, fd)?;
-    do_read(mem, &file, &single(buf, count), None).map(|n| n as u64)
+    transfer(mem, files, fd, UserBufs::One { buf, count }, None, Dir::Read)
 }
 
 /// `write(fd, buf, count)`.
 pub fn sys_write(mem: &dyn UserMem, files: &Mutex<FdTable>, fd: i32, buf: u64, count: u64) -> KResult<u64> {
-    let file = writable_file(files, fd)?;
-    do_write(mem, &file, &single(buf, count), None).map(|n| n as u64)
+    transfer(mem, files, fd, UserBufs::One { buf, count }, None, Dir::Write)
 }
 
 /// `readv(fd, iov, iovcnt)`.
 pub fn sys_readv(mem: &dyn UserMem, files: &Mutex<FdTable>, fd: i32, iov: u64, iovcnt: u64) -> KResult<u64> {
-    let file = readable_file(files, fd)?;
-    let segs = read_iovecs(mem, iov, iovcnt)?;
-    do_read(mem, &file, &segs, None).map(|n| n as u64)
+    transfer(mem, files, fd, UserBufs::Iov { iov, iovcnt }, None, Dir::Read)
 }
 
 /// `writev(fd, iov, iovcnt)`.
 pub fn sys_writev(mem: &dyn UserMem, files: &Mutex<FdTable>, fd: i32, iov: u64, iovcnt: u64) -> KResult<u64> {
-    let file = writable_file(files, fd)?;
-    let segs = read_iovecs(mem, iov, iovcnt)?;
-    do_write(mem, &file, &segs, None).map(|n| n as u64)
+    transfer(mem, files, fd, UserBufs::Iov { iov, iovcnt }, None, Dir::Write)
 }
 
 /// `pread64(fd, buf, count, pos)`: `EINVAL` for a negative `pos`, `ESPIPE` for pipes.
 pub fn sys_pread64(mem: &dyn UserMem, files: &Mutex<FdTable>, fd: i32, buf: u64, count: u64, pos: i64) -> KResult<u64> {
-    let file = readable_file(files, fd)?;
-    let pos = offset_arg(pos)?;
-    do_read(mem, &file, &single(buf, count), Some(pos)).map(|n| n as u64)
+    transfer(mem, files, fd, UserBufs::One { buf, count }, Some(pos), Dir::Read)
 }
 
 /// `pwrite64(fd, buf, count, pos)`.
@@ -299,17 +332,12 @@ pub fn sys_pwrite64(
     count: u64,
     pos: i64,
 ) -> KResult<u64> {
-    let file = writable_file(files, fd)?;
-    let pos = offset_arg(pos)?;
-    do_write(mem, &file, &single(buf, count), Some(pos)).map(|n| n as u64)
+    transfer(mem, files, fd, UserBufs::One { buf, count }, Some(pos), Dir::Write)
 }
 
 /// `preadv(fd, iov, iovcnt, pos)` (the x86_64 `pos_l` register holds the whole offset).
 pub fn sys_preadv(mem: &dyn UserMem, files: &Mutex<FdTable>, fd: i32, iov: u64, iovcnt: u64, pos: i64) -> KResult<u64> {
-    let file = readable_file(files, fd)?;
-    let pos = offset_arg(pos)?;
-    let segs = read_iovecs(mem, iov, iovcnt)?;
-    do_read(mem, &file, &segs, Some(pos)).map(|n| n as u64)
+    transfer(mem, files, fd, UserBufs::Iov { iov, iovcnt }, Some(pos), Dir::Read)
 }
 
 /// `pwritev(fd, iov, iovcnt, pos)`.
@@ -321,10 +349,7 @@ pub fn sys_pwritev(
     iovcnt: u64,
     pos: i64,
 ) -> KResult<u64> {
-    let file = writable_file(files, fd)?;
-    let pos = offset_arg(pos)?;
-    let segs = read_iovecs(mem, iov, iovcnt)?;
-    do_write(mem, &file, &segs, Some(pos)).map(|n| n as u64)
+    transfer(mem, files, fd, UserBufs::Iov { iov, iovcnt }, Some(pos), Dir::Write)
 }
 
 /// `lseek(fd, offset, whence)`: the new position; `EINVAL` for `whence > SEEK_HOLE` or a

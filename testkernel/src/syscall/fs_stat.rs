@@ -14,12 +14,11 @@ use spin::Mutex;
 use syscall_abi::Errno;
 
 use super::fs_path::*;
-use crate::fs::context::FsContext;
 use crate::fs::fdtable::FdTable;
 use crate::fs::file::OpenFile;
 use crate::fs::inode::{FileType, Metadata};
 use crate::fs::stat::{Stat, Statx};
-use crate::fs::vfs::{Location, Vfs};
+use crate::fs::vfs::Location;
 use crate::user::{write_val, UserMem};
 use crate::KResult;
 
@@ -48,15 +47,18 @@ impl Target {
     }
 }
 
-/// Resolves `(dirfd, path)` for the stat family: `AT_EMPTY_PATH` + empty path is `dirfd`
-/// itself (its open file when it is not `AT_FDCWD`).
-fn target(p: &PathCtx<'_>, dirfd: i32, path: u64, flags: u32) -> KResult<Target> {
-    let path = read_path(p.mem, path)?;
-    if path.is_empty() && flags & AT_EMPTY_PATH != 0 && dirfd != AT_FDCWD {
-        return Ok(Target::File(get_file(p.files, dirfd)?));
+/// Resolves `(dirfd, path)` for the stat family, after checking `flags` against the
+/// call's `allowed` set (`EINVAL`): `AT_EMPTY_PATH` + empty path is `dirfd` itself (its open
+/// file when it is not `AT_FDCWD`).
+fn target(cx: &FsCall<'_>, dirfd: i32, path: u64, flags: u32, allowed: u32) -> KResult<Target> {
+    if flags & !allowed != 0 {
+        return Err(Errno::EINVAL);
     }
-    let follow = flags & AT_SYMLINK_NOFOLLOW == 0;
-    Ok(Target::Loc(p.lookup(dirfd, &path, follow, flags & AT_EMPTY_PATH != 0)?))
+    let path = cx.read_path(path)?;
+    if path.is_empty() && flags & AT_EMPTY_PATH != 0 && dirfd != AT_FDCWD {
+        return Ok(Target::File(cx.file(dirfd)?));
+    }
+    Ok(Target::Loc(cx.lookup_at(dirfd, &path, flags)?))
 }
 
 fn put_stat(mem: &dyn UserMem, buf: u64, m: &Metadata) -> KResult<u64> {
@@ -71,132 +73,60 @@ pub fn sys_fstat(mem: &dyn UserMem, files: &Mutex<FdTable>, fd: i32, buf: u64) -
 }
 
 /// `newfstatat(dirfd, path, statbuf, flags)`.
-#[allow(clippy::too_many_arguments)]
-pub fn sys_newfstatat(
-    mem: &dyn UserMem,
-    files: &Mutex<FdTable>,
-    fs: &Mutex<FsContext>,
-    vfs: &Vfs,
-    dirfd: i32,
-    path: u64,
-    buf: u64,
-    flags: u32,
-) -> KResult<u64> {
-    if flags & !(AT_SYMLINK_NOFOLLOW | AT_NO_AUTOMOUNT | AT_EMPTY_PATH) != 0 {
-        return Err(Errno::EINVAL);
-    }
-    let p = PathCtx { mem, files, fs, vfs };
-    let t = target(&p, dirfd, path, flags)?;
-    put_stat(mem, buf, &t.metadata()?)
+pub fn sys_newfstatat(cx: &FsCall<'_>, dirfd: i32, path: u64, buf: u64, flags: u32) -> KResult<u64> {
+    let t = target(cx, dirfd, path, flags, AT_SYMLINK_NOFOLLOW | AT_NO_AUTOMOUNT | AT_EMPTY_PATH)?;
+    put_stat(cx.mem, buf, &t.metadata()?)
 }
 
 /// `stat(path, statbuf)`.
-pub fn sys_stat(
-    mem: &dyn UserMem,
-    files: &Mutex<FdTable>,
-    fs: &Mutex<FsContext>,
-    vfs: &Vfs,
-    path: u64,
-    buf: u64,
-) -> KResult<u64> {
-    sys_newfstatat(mem, files, fs, vfs, AT_FDCWD, path, buf, 0)
+pub fn sys_stat(cx: &FsCall<'_>, path: u64, buf: u64) -> KResult<u64> {
+    sys_newfstatat(cx, AT_FDCWD, path, buf, 0)
 }
 
 /// `lstat(path, statbuf)`.
-pub fn sys_lstat(
-    mem: &dyn UserMem,
-    files: &Mutex<FdTable>,
-    fs: &Mutex<FsContext>,
-    vfs: &Vfs,
-    path: u64,
-    buf: u64,
-) -> KResult<u64> {
-    sys_newfstatat(mem, files, fs, vfs, AT_FDCWD, path, buf, AT_SYMLINK_NOFOLLOW)
+pub fn sys_lstat(cx: &FsCall<'_>, path: u64, buf: u64) -> KResult<u64> {
+    sys_newfstatat(cx, AT_FDCWD, path, buf, AT_SYMLINK_NOFOLLOW)
 }
 
 /// `statx(dirfd, path, flags, mask, statxbuf)`.
-#[allow(clippy::too_many_arguments)]
-pub fn sys_statx(
-    mem: &dyn UserMem,
-    files: &Mutex<FdTable>,
-    fs: &Mutex<FsContext>,
-    vfs: &Vfs,
-    dirfd: i32,
-    path: u64,
-    flags: u32,
-    mask: u32,
-    buf: u64,
-) -> KResult<u64> {
-    if flags & !(AT_SYMLINK_NOFOLLOW | AT_NO_AUTOMOUNT | AT_EMPTY_PATH | AT_STATX_SYNC_TYPE) != 0
-        || flags & AT_STATX_SYNC_TYPE == AT_STATX_SYNC_TYPE
-        || mask & STATX_RESERVED != 0
-    {
+pub fn sys_statx(cx: &FsCall<'_>, dirfd: i32, path: u64, flags: u32, mask: u32, buf: u64) -> KResult<u64> {
+    if flags & AT_STATX_SYNC_TYPE == AT_STATX_SYNC_TYPE || mask & STATX_RESERVED != 0 {
         return Err(Errno::EINVAL);
     }
-    let p = PathCtx { mem, files, fs, vfs };
-    let t = target(&p, dirfd, path, flags)?;
+    let allowed = AT_SYMLINK_NOFOLLOW | AT_NO_AUTOMOUNT | AT_EMPTY_PATH | AT_STATX_SYNC_TYPE;
+    let t = target(cx, dirfd, path, flags, allowed)?;
     let m = t.metadata()?;
-    write_val(mem, buf, &Statx::from_metadata(&m, vfs.mount_id(t.path())))?;
+    write_val(cx.mem, buf, &Statx::from_metadata(&m, cx.vfs.mount_id(t.path())))?;
     Ok(0)
 }
 
 /// `readlinkat(dirfd, path, buf, bufsiz)`: the target's length (no NUL added, truncated to
 /// `bufsiz`); `EINVAL` for `bufsiz <= 0` or a non-symlink, `ENOENT` for an empty path that
 /// names a non-symlink (Linux 6.1).
-#[allow(clippy::too_many_arguments)]
-pub fn sys_readlinkat(
-    mem: &dyn UserMem,
-    files: &Mutex<FdTable>,
-    fs: &Mutex<FsContext>,
-    vfs: &Vfs,
-    dirfd: i32,
-    path: u64,
-    buf: u64,
-    bufsiz: i32,
-) -> KResult<u64> {
+pub fn sys_readlinkat(cx: &FsCall<'_>, dirfd: i32, path: u64, buf: u64, bufsiz: i32) -> KResult<u64> {
     let size = usize::try_from(bufsiz).ok().filter(|&s| s > 0).ok_or(Errno::EINVAL)?;
-    let p = PathCtx { mem, files, fs, vfs };
-    let path = read_path(mem, path)?;
-    let loc = p.lookup(dirfd, &path, false, true)?;
+    let path = cx.read_path(path)?;
+    let loc = cx.lookup(dirfd, &path, false, true)?;
     if loc.inode.file_type() != FileType::Symlink {
         return Err(if path.is_empty() { Errno::ENOENT } else { Errno::EINVAL });
     }
     let target = loc.inode.readlink()?;
     let n = target.len().min(size);
-    mem.write(buf, &target[..n])?;
+    cx.mem.write(buf, &target[..n])?;
     Ok(n as u64)
 }
 
 /// `readlink(path, buf, bufsiz)`.
-pub fn sys_readlink(
-    mem: &dyn UserMem,
-    files: &Mutex<FdTable>,
-    fs: &Mutex<FsContext>,
-    vfs: &Vfs,
-    path: u64,
-    buf: u64,
-    bufsiz: i32,
-) -> KResult<u64> {
-    sys_readlinkat(mem, files, fs, vfs, AT_FDCWD, path, buf, bufsiz)
+pub fn sys_readlink(cx: &FsCall<'_>, path: u64, buf: u64, bufsiz: i32) -> KResult<u64> {
+    sys_readlinkat(cx, AT_FDCWD, path, buf, bufsiz)
 }
 
 /// `faccessat2(dirfd, path, mode, flags)`.
-#[allow(clippy::too_many_arguments)]
-pub fn sys_faccessat2(
-    mem: &dyn UserMem,
-    files: &Mutex<FdTable>,
-    fs: &Mutex<FsContext>,
-    vfs: &Vfs,
-    dirfd: i32,
-    path: u64,
-    mode: u32,
-    flags: u32,
-) -> KResult<u64> {
-    if mode & !0o7 != 0 || flags & !(AT_EACCESS | AT_SYMLINK_NOFOLLOW | AT_EMPTY_PATH) != 0 {
+pub fn sys_faccessat2(cx: &FsCall<'_>, dirfd: i32, path: u64, mode: u32, flags: u32) -> KResult<u64> {
+    if mode & !0o7 != 0 {
         return Err(Errno::EINVAL);
     }
-    let p = PathCtx { mem, files, fs, vfs };
-    let t = target(&p, dirfd, path, flags)?;
+    let t = target(cx, dirfd, path, flags, AT_EACCESS | AT_SYMLINK_NOFOLLOW | AT_EMPTY_PATH)?;
     let m = t.metadata()?;
     let is_dir = m.mode & 0o170000 == FileType::Directory.mode_bits();
     if mode & 1 != 0 && !is_dir && m.mode & 0o111 == 0 {
@@ -206,28 +136,13 @@ pub fn sys_faccessat2(
 }
 
 /// `faccessat(dirfd, path, mode)`.
-pub fn sys_faccessat(
-    mem: &dyn UserMem,
-    files: &Mutex<FdTable>,
-    fs: &Mutex<FsContext>,
-    vfs: &Vfs,
-    dirfd: i32,
-    path: u64,
-    mode: u32,
-) -> KResult<u64> {
-    sys_faccessat2(mem, files, fs, vfs, dirfd, path, mode, 0)
+pub fn sys_faccessat(cx: &FsCall<'_>, dirfd: i32, path: u64, mode: u32) -> KResult<u64> {
+    sys_faccessat2(cx, dirfd, path, mode, 0)
 }
 
 /// `access(path, mode)`.
-pub fn sys_access(
-    mem: &dyn UserMem,
-    files: &Mutex<FdTable>,
-    fs: &Mutex<FsContext>,
-    vfs: &Vfs,
-    path: u64,
-    mode: u32,
-) -> KResult<u64> {
-    sys_faccessat2(mem, files, fs, vfs, AT_FDCWD, path, mode, 0)
+pub fn sys_access(cx: &FsCall<'_>, path: u64, mode: u32) -> KResult<u64> {
+    sys_faccessat2(cx, AT_FDCWD, path, mode, 0)
 }
 
 #[cfg(test)]

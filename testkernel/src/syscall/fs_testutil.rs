@@ -9,7 +9,7 @@ use core::sync::atomic::{AtomicU64, Ordering};
 use spin::Mutex;
 
 use super::fs_open::sys_openat;
-use super::fs_path::AT_FDCWD;
+use super::fs_path::{FsCall, AT_FDCWD};
 use super::fs_rw::{sys_read, sys_write};
 use crate::fs::context::FsContext;
 use crate::fs::devfs::{new_devfs, Console, Tty, XorShiftRandom};
@@ -62,6 +62,11 @@ impl Env {
         }
     }
 
+    /// The path-syscall context of this process.
+    pub fn cx(&self) -> FsCall<'_> {
+        FsCall { mem: &self.mem, files: &self.files, fs: &self.fs, vfs: &self.vfs }
+    }
+
     /// `len` zeroed bytes of user memory (8-aligned).
     pub fn buf(&self, len: usize) -> u64 {
         let at = self.next.fetch_add((len as u64).next_multiple_of(8).max(8), Ordering::Relaxed);
@@ -91,7 +96,7 @@ impl Env {
 
     pub fn openat(&self, dirfd: i32, path: &str, flags: u32, mode: u32) -> KResult<i32> {
         let p = self.s(path);
-        sys_openat(&self.mem, &self.files, &self.fs, &self.vfs, dirfd, p, flags, mode).map(|fd| fd as i32)
+        sys_openat(&self.cx(), dirfd, p, flags, mode).map(|fd| fd as i32)
     }
 
     pub fn open(&self, path: &str, flags: u32) -> KResult<i32> {

@@ -18,7 +18,7 @@ use crate::KResult;
 
 /// `SIGCHLD`, the exit signal of `fork`.
 const SIGCHLD: u64 = 17;
-/// Most argv/envp entries `execve` accepts (Linux: limited by size; this bounds the count).
+/// Most argv/envp entries `execve` accepts (Linux's `MAX_ARG_STRINGS`).
 const MAX_ARGS: usize = 0x7fff_ffff;
 /// `ARCH_SET_GS`.
 pub const ARCH_SET_GS: u32 = 0x1001;
@@ -63,6 +63,59 @@ pub fn sys_clone(frame: &TrapFrame, flags: u64, newsp: u64, parent_tid: u64, chi
     fork::clone(frame, flags, newsp, parent_tid, child_tid, tls)
 }
 
+/// `sizeof(struct clone_args)` of the first version (`CLONE_ARGS_SIZE_VER0`).
+const CLONE_ARGS_SIZE_VER0: u64 = 64;
+/// `CLONE_CLEAR_SIGHAND` (clone3 only).
+const CLONE_CLEAR_SIGHAND: u64 = 0x1_0000_0000;
+/// `CLONE_INTO_CGROUP` (clone3 only).
+const CLONE_INTO_CGROUP: u64 = 0x2_0000_0000;
+
+/// `clone3(uargs, size)`: `struct clone_args` {flags, pidfd, child_tid, parent_tid,
+/// exit_signal, stack, stack_size, tls, set_tid, set_tid_size, cgroup}, checked as Linux's
+/// `copy_clone_args_from_user` and `clone3_args_valid`: `EINVAL` for a size below version 0
+/// or above a page, an exit signal in `flags` or above 64, a stack without a size (or the
+/// reverse); `E2BIG` for non-zero bytes past the known struct. `set_tid`,
+/// `CLONE_INTO_CGROUP` and `CLONE_CLEAR_SIGHAND` are not supported (`EINVAL`). The child's
+/// stack pointer is `stack + stack_size`.
+pub fn sys_clone3(frame: &TrapFrame, mem: &dyn UserMem, uargs: u64, size: u64) -> KResult<u64> {
+    if !(CLONE_ARGS_SIZE_VER0..=4096).contains(&size) {
+        return Err(Errno::EINVAL);
+    }
+    let mut raw = [0u8; 88];
+    let n = (size as usize).min(raw.len());
+    mem.read(uargs, &mut raw[..n])?;
+    if size as usize > raw.len() {
+        // Linux: bytes past the known struct must be zero (E2BIG otherwise).
+        let mut tail = alloc::vec![0u8; size as usize - raw.len()];
+        mem.read(uargs + raw.len() as u64, &mut tail)?;
+        if tail.iter().any(|&b| b != 0) {
+            return Err(Errno::E2BIG);
+        }
+    }
+    let word = |i: usize| {
+        u64::from_le_bytes([
+            raw[8 * i],
+            raw[8 * i + 1],
+            raw[8 * i + 2],
+            raw[8 * i + 3],
+            raw[8 * i + 4],
+            raw[8 * i + 5],
+            raw[8 * i + 6],
+            raw[8 * i + 7],
+        ])
+    };
+    let (flags, _pidfd, child_tid, parent_tid, exit_signal) = (word(0), word(1), word(2), word(3), word(4));
+    let (stack, stack_size, tls, set_tid, set_tid_size) = (word(5), word(6), word(7), word(8), word(9));
+    if flags & 0xff != 0 || exit_signal > 64 || (stack == 0) != (stack_size == 0) {
+        return Err(Errno::EINVAL);
+    }
+    if set_tid != 0 || set_tid_size != 0 || flags & (CLONE_INTO_CGROUP | CLONE_CLEAR_SIGHAND) != 0 {
+        return Err(Errno::EINVAL);
+    }
+    let sp = if stack != 0 { stack.checked_add(stack_size).ok_or(Errno::EINVAL)? } else { 0 };
+    fork::clone(frame, flags | exit_signal, sp, parent_tid, child_tid, tls)
+}
+
 /// `fork()`.
 pub fn sys_fork(frame: &TrapFrame) -> KResult<u64> {
     fork::clone(frame, SIGCHLD, 0, 0, 0, 0)
@@ -96,8 +149,12 @@ pub fn sys_wait4(
     }
 }
 
+/// Reads a NULL-terminated array of string pointers (argv/envp); `E2BIG` once the strings
+/// and pointers exceed Linux's limit for one `execve` (checked while reading, so a huge
+/// array cannot exhaust kernel memory first).
 fn read_str_array(mem: &dyn UserMem, mut addr: u64) -> KResult<Vec<Vec<u8>>> {
     let mut out = Vec::new();
+    let mut total = 0usize;
     if addr == 0 {
         return Ok(out);
     }
@@ -109,13 +166,18 @@ fn read_str_array(mem: &dyn UserMem, mut addr: u64) -> KResult<Vec<Vec<u8>>> {
         if out.len() >= MAX_ARGS {
             return Err(Errno::E2BIG);
         }
-        out.push(mem.read_cstr(p, crate::proc::exec::MAX_ARG_STRLEN).map_err(|e| {
+        let s = mem.read_cstr(p, crate::proc::exec::MAX_ARG_STRLEN).map_err(|e| {
             if e == Errno::ENAMETOOLONG {
                 Errno::E2BIG
             } else {
                 e
             }
-        })?);
+        })?;
+        total = total.saturating_add(s.len() + 1 + 8);
+        if total > crate::proc::exec::ARG_LIMIT {
+            return Err(Errno::E2BIG);
+        }
+        out.push(s);
         addr = addr.checked_add(8).ok_or(Errno::EFAULT)?;
     }
 }

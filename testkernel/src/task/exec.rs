@@ -4,7 +4,6 @@
 use alloc::boxed::Box;
 use alloc::string::String;
 use alloc::sync::Arc;
-use alloc::vec;
 use alloc::vec::Vec;
 use core::sync::atomic::Ordering;
 
@@ -23,7 +22,7 @@ use crate::proc::exec::{exec, Creds, ExecParams, DEFAULT_MINSIGSTKSZ};
 use crate::KResult;
 
 /// Upper bound of an executable's size (the whole file is read into memory).
-const MAX_IMAGE: u64 = 256 << 20;
+const MAX_IMAGE: u64 = 32 << 20;
 
 /// Reads the executable at `path` (resolved from the caller's cwd): `ENOENT`, `EACCES`
 /// for directories, non-regular files and files without an execute bit.
@@ -38,7 +37,10 @@ pub fn read_executable(vfs: &Vfs, path: &[u8]) -> KResult<(Vec<u8>, String, (u64
     if md.size > MAX_IMAGE {
         return Err(Errno::ENOMEM);
     }
-    let mut image = vec![0u8; md.size as usize];
+    let size = usize::try_from(md.size).map_err(|_| Errno::ENOMEM)?;
+    let mut image: Vec<u8> = Vec::new();
+    image.try_reserve_exact(size).map_err(|_| Errno::ENOMEM)?;
+    image.resize(size, 0);
     let mut off = 0usize;
     while off < image.len() {
         let n = loc.inode.read_at(off as u64, &mut image[off..])?;

@@ -9,7 +9,7 @@ use syscall_abi::Errno;
 
 use super::process::{alloc_id, Process};
 use super::sched;
-use super::task::Task;
+use super::task::{KernelStack, Task};
 use crate::arch::trap::TrapFrame;
 use crate::mm::frame::FRAMES;
 use crate::mm::paging::X86PageTable;
@@ -64,9 +64,9 @@ extern "C" fn user_task_start(_arg: u64) {
     sched::finish_switch();
 }
 
-fn canonical_user(v: u64) -> bool {
-    v < 0x0000_8000_0000_0000
-}
+/// Linux `TASK_SIZE_MAX`: FS bases at or above it are refused (`EPERM`, as
+/// `do_set_thread_area_64`).
+const TASK_SIZE_MAX: u64 = 0x7fff_ffff_f000;
 
 /// `clone(flags, newsp, parent_tid, child_tid, tls)` from the calling task with user
 /// registers `frame`; returns the child's tid.
@@ -81,9 +81,10 @@ pub fn clone(frame: &TrapFrame, flags: u64, newsp: u64, parent_tid: u64, child_t
     if flags & CLONE_SIGHAND != 0 && flags & CLONE_VM == 0 {
         return Err(Errno::EINVAL);
     }
-    if flags & CLONE_SETTLS != 0 && !canonical_user(tls) {
+    if flags & CLONE_SETTLS != 0 && tls >= TASK_SIZE_MAX {
         return Err(Errno::EPERM);
     }
+    let kstack = KernelStack::new()?;
     let me = sched::current();
     let parent = me.process.clone();
     let parent_mm = parent.mm().ok_or(Errno::ESRCH)?;
@@ -136,7 +137,7 @@ pub fn clone(frame: &TrapFrame, flags: u64, newsp: u64, parent_tid: u64, child_t
         f.rsp = newsp;
     }
     let signals = if flags & CLONE_THREAD != 0 { me.signals.new_thread() } else { me.signals.fork_copy() };
-    let t = Task::new(tid, process.clone(), &f, user_task_start, 0, me.fpu_snapshot(), false, signals);
+    let t = Task::new(kstack, tid, process.clone(), &f, user_task_start, 0, me.fpu_snapshot(), false, signals);
     let fs_base = if flags & CLONE_SETTLS != 0 { tls } else { crate::arch::context::fs_base() };
     t.fs_base.store(fs_base, Ordering::Relaxed);
     t.gs_base.store(crate::arch::context::gs_base(), Ordering::Relaxed);

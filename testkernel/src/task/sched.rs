@@ -38,9 +38,10 @@ static STATE: Mutex<State> = Mutex::new(State {
 });
 
 static NEED_RESCHED: AtomicBool = AtomicBool::new(false);
-/// Timer ticks a task runs before another runnable task gets the CPU (12 ms at 250 Hz).
-const SLICE_TICKS: u64 = 3;
-/// The tick at which the running task's time slice started.
+/// How long a task runs before another runnable task gets the CPU (measured on the
+/// monotonic clock, not in ticks: virtualised timers may deliver ticks in bursts).
+const SLICE_NS: u64 = 12_000_000;
+/// The monotonic time at which the running task's time slice started.
 static SLICE_START: AtomicU64 = AtomicU64::new(0);
 
 const REASON_WOKEN: u8 = 0;
@@ -104,8 +105,8 @@ pub fn timer_tick(now: u64) {
             i += 1;
         }
     }
-    let ran = crate::arch::timer::ticks().saturating_sub(SLICE_START.load(Ordering::Relaxed));
-    if !s.run.is_empty() && ran >= SLICE_TICKS {
+    let ran = now.saturating_sub(SLICE_START.load(Ordering::Relaxed));
+    if !s.run.is_empty() && ran >= SLICE_NS {
         NEED_RESCHED.store(true, Ordering::Relaxed);
     }
 }
@@ -174,7 +175,7 @@ pub fn schedule() {
 /// Gives the running task a fresh time slice (also after `fork`, so that the parent
 /// usually goes on running before its child, as on Linux).
 pub fn restart_slice() {
-    SLICE_START.store(crate::arch::timer::ticks(), Ordering::Relaxed);
+    SLICE_START.store(crate::time::monotonic_ns(), Ordering::Relaxed);
     NEED_RESCHED.store(false, Ordering::Relaxed);
 }
 

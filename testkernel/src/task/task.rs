@@ -3,17 +3,34 @@
 
 use alloc::boxed::Box;
 use alloc::sync::Arc;
-use alloc::vec;
+use alloc::vec::Vec;
+
 use core::cell::UnsafeCell;
 use core::sync::atomic::{AtomicBool, AtomicU64, AtomicU8, Ordering};
+use syscall_abi::Errno;
 
 use super::process::Process;
 use crate::arch::context::{self, FpuState};
 use crate::arch::trap::TrapFrame;
 use crate::proc::signal::ThreadSignals;
+use crate::KResult;
 
 /// Kernel stack size per task.
 pub const KSTACK_SIZE: usize = 64 * 1024;
+
+/// A kernel stack for a new task (`ENOMEM`, never a panic, when the heap is exhausted:
+/// a fork bomb gets an error).
+pub struct KernelStack(Box<[u128]>);
+
+impl KernelStack {
+    /// Allocates [`KSTACK_SIZE`] bytes.
+    pub fn new() -> KResult<KernelStack> {
+        let mut v: Vec<u128> = Vec::new();
+        v.try_reserve_exact(KSTACK_SIZE / 16).map_err(|_| Errno::ENOMEM)?;
+        v.resize(KSTACK_SIZE / 16, 0);
+        Ok(KernelStack(v.into_boxed_slice()))
+    }
+}
 
 /// Scheduling states.
 pub mod state {
@@ -68,7 +85,9 @@ unsafe impl Send for Task {}
 impl Task {
     /// A new task of `process` that first runs `entry(arg)` on its own kernel stack, then
     /// returns to user mode with `frame` (kernel-only tasks: `entry` never returns).
+    #[allow(clippy::too_many_arguments)]
     pub fn new(
+        kstack: KernelStack,
         tid: u32,
         process: Arc<Process>,
         frame: &TrapFrame,
@@ -78,7 +97,7 @@ impl Task {
         kernel_only: bool,
         signals: ThreadSignals,
     ) -> Arc<Task> {
-        let kstack = vec![0u128; KSTACK_SIZE / 16].into_boxed_slice();
+        let kstack = kstack.0;
         let top = kstack.as_ptr() as u64 + KSTACK_SIZE as u64;
         // SAFETY: the stack was just allocated for this task and is 64 KiB.
         let rsp = unsafe { context::init_stack(top, frame, entry, arg) };
