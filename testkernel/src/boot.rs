@@ -45,7 +45,7 @@ impl Console for SerialConsole {
     }
 }
 
-fn build_root(initrd: &[u8]) -> Arc<Tty> {
+fn build_root(initrd: &'static [u8]) -> Arc<Tty> {
     let random = Arc::new(XorShiftRandom::new(crate::arch::cpu::rdtsc() | 1));
     let (vfs, tty, stats) = match init_rootfs(initrd, Arc::new(SerialConsole), random.clone()) {
         Ok(r) => r,

@@ -1,12 +1,23 @@
 //! The legacy 8259 PICs, remapped to vectors 32..48; only the timer (IRQ 0) is unmasked.
 
-use super::cpu::{inb, outb};
+use super::cpu::{inb, outb, rdmsr, wrmsr};
+
+/// `IA32_APIC_BASE` and its global-enable bit.
+const MSR_APIC_BASE: u32 = 0x1b;
+const APIC_GLOBAL_ENABLE: u64 = 1 << 11;
 
 /// Vector of IRQ 0.
 pub const IRQ_BASE: u8 = 32;
 
 /// Remaps both PICs and masks every IRQ but 0 (and the cascade).
 pub fn init() {
+    // The kernel takes interrupts from the 8259 only. Firmware like SeaBIOS leaves the
+    // local APIC in virtual-wire mode (LINT0 = ExtINT), which passes them on; qboot leaves
+    // LINT0 masked, which blocks them. Disabling the local APIC globally makes the 8259
+    // drive the CPU's INTR pin directly, whatever the firmware did.
+    // SAFETY: one CPU, no APIC use anywhere in the kernel; clearing the enable bit only
+    // changes how external interrupts reach this CPU.
+    unsafe { wrmsr(MSR_APIC_BASE, rdmsr(MSR_APIC_BASE) & !APIC_GLOBAL_ENABLE) };
     outb(0x20, 0x11);
     outb(0xa0, 0x11);
     outb(0x21, IRQ_BASE);

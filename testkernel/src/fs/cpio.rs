@@ -28,7 +28,7 @@ use syscall_abi::Errno;
 
 use super::inode::{FileType, Inode, Timespec};
 use super::stat::makedev;
-use super::tmpfs::as_tmp;
+use super::tmpfs::{as_tmp, TmpInode};
 use crate::KResult;
 
 const HEADER_LEN: usize = 110;
@@ -109,6 +109,37 @@ pub struct UnpackStats {
 
 /// Unpacks the cpio newc `archive` into the directory `root` (see the module docs).
 pub fn unpack(archive: &[u8], root: &Arc<dyn Inode>) -> KResult<UnpackStats> {
+    unpack_with(archive, root, write_data)
+}
+
+/// [`unpack`] for an archive that stays in memory for good (the boot initramfs): tmpfs
+/// files borrow their bytes from it instead of copying them.
+pub fn unpack_static(archive: &'static [u8], root: &Arc<dyn Inode>) -> KResult<UnpackStats> {
+    unpack_with(archive, root, |file, data: &'static [u8]| match file.as_any().downcast_ref::<TmpInode>() {
+        Some(t) => t.set_static(data),
+        None => write_data(file, data),
+    })
+}
+
+/// Writes `data` as the whole content of `file`.
+fn write_data(file: &Arc<dyn Inode>, data: &[u8]) -> KResult<()> {
+    file.truncate(0)?;
+    let mut done = 0;
+    while done < data.len() {
+        let n = file.write_at(done as u64, &data[done..])?;
+        if n == 0 {
+            return Err(Errno::EIO);
+        }
+        done += n;
+    }
+    Ok(())
+}
+
+fn unpack_with<'a>(
+    archive: &'a [u8],
+    root: &Arc<dyn Inode>,
+    put: impl Fn(&Arc<dyn Inode>, &'a [u8]) -> KResult<()>,
+) -> KResult<UnpackStats> {
     let mut stats = UnpackStats::default();
     let mut links: BTreeMap<(u32, u32, u32), Arc<dyn Inode>> = BTreeMap::new();
     let mut off = 0usize;
@@ -140,7 +171,7 @@ pub fn unpack(archive: &[u8], root: &Arc<dyn Inode>) -> KResult<UnpackStats> {
             links.clear();
             continue;
         }
-        if create_entry(root, &h, name, data, &mut links)? {
+        if create_entry(root, &h, name, data, &mut links, &put)? {
             stats.entries += 1;
             if h.mode & 0o170000 == 0o100000 {
                 stats.bytes += data.len() as u64;
@@ -196,12 +227,13 @@ fn apply_attrs(inode: &Arc<dyn Inode>, h: &Header) {
 }
 
 /// Creates one entry; returns whether something was created.
-fn create_entry(
+fn create_entry<'a>(
     root: &Arc<dyn Inode>,
     h: &Header,
     name: &[u8],
-    data: &[u8],
+    data: &'a [u8],
     links: &mut BTreeMap<(u32, u32, u32), Arc<dyn Inode>>,
+    put: &impl Fn(&Arc<dyn Inode>, &'a [u8]) -> KResult<()>,
 ) -> KResult<bool> {
     let comps = components(name)?;
     let Some((last, dirs)) = comps.split_last() else { return Ok(false) };
@@ -236,15 +268,7 @@ fn create_entry(
                 }
             };
             if !data.is_empty() {
-                file.truncate(0)?;
-                let mut done = 0;
-                while done < data.len() {
-                    let n = file.write_at(done as u64, &data[done..])?;
-                    if n == 0 {
-                        return Err(Errno::EIO);
-                    }
-                    done += n;
-                }
+                put(&file, data)?;
             }
             file
         }

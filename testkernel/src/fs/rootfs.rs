@@ -12,7 +12,7 @@ use alloc::sync::Arc;
 use spin::Mutex;
 
 use super::context::FsContext;
-use super::cpio::{unpack, UnpackStats};
+use super::cpio::{unpack_static, UnpackStats};
 use super::devfs::{new_devfs, Console, RandomSource, Tty};
 use super::fdtable::FdTable;
 use super::file::O_RDWR;
@@ -30,12 +30,12 @@ pub const STANDARD_DIRS: [(&[u8], u32); 5] =
 /// [`STANDARD_DIRS`] and mounts a new devfs at `/dev`. Returns the tree, the terminal (for
 /// the serial driver's input) and what was unpacked. `EINVAL` for a malformed archive.
 pub fn init_rootfs(
-    initrd: &[u8],
+    initrd: &'static [u8],
     console: Arc<dyn Console>,
     random: Arc<dyn RandomSource>,
 ) -> KResult<(Vfs, Arc<Tty>, UnpackStats)> {
     let root = TmpFs::new_root();
-    let stats = unpack(initrd, &root)?;
+    let stats = unpack_static(initrd, &root)?;
     let vfs = Vfs::new(root);
     for (dir, mode) in STANDARD_DIRS {
         vfs.mkdir_all(dir, mode)?;
@@ -102,7 +102,12 @@ mod tests {
     #[test]
     fn boots_a_tree_with_console_fds() {
         let sink = Arc::new(Sink(Mutex::new(Vec::new())));
-        let (vfs, _tty, stats) = init_rootfs(&archive(), sink.clone(), Arc::new(XorShiftRandom::new(3))).unwrap();
+        let (vfs, _tty, stats) = init_rootfs(
+            alloc::boxed::Box::leak(archive().into_boxed_slice()),
+            sink.clone(),
+            Arc::new(XorShiftRandom::new(3)),
+        )
+        .unwrap();
         assert_eq!(stats.entries, 1);
         let root = vfs.root();
         let init = vfs.resolve(&root, b"/init", true).unwrap();

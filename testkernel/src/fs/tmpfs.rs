@@ -14,6 +14,7 @@
 //! cannot hold is `ENOSPC` (never an allocation failure). There are no permission checks here
 //! (the kernel runs everything as root); modes are stored and reported.
 
+use alloc::borrow::Cow;
 use alloc::collections::BTreeMap;
 use alloc::sync::Arc;
 use alloc::vec::Vec;
@@ -66,7 +67,9 @@ struct Attrs {
 }
 
 enum Body {
-    File(Vec<u8>),
+    /// A regular file's bytes: borrowed from the initramfs until first written (the
+    /// boot image stays in memory, so unpacking it copies nothing).
+    File(Cow<'static, [u8]>),
     Dir(BTreeMap<Vec<u8>, Arc<dyn Inode>>),
     Symlink(Vec<u8>),
     Node,
@@ -93,10 +96,22 @@ pub fn as_tmp(inode: &dyn Inode) -> Option<&TmpInode> {
 }
 
 impl TmpInode {
+    /// Makes a regular file's content `data` without copying it (the initramfs, which
+    /// stays in memory for the kernel's lifetime); the first write copies it. `EINVAL` for
+    /// anything but a regular file.
+    pub fn set_static(&self, data: &'static [u8]) -> KResult<()> {
+        match &mut *self.body.write() {
+            Body::File(d) => *d = Cow::Borrowed(data),
+            _ => return Err(Errno::EINVAL),
+        }
+        self.touch_dir();
+        Ok(())
+    }
+
     fn new_inode(fs: &Arc<TmpFs>, kind: FileType, perm: u32, rdev: u64) -> Arc<dyn Inode> {
         let t = now();
         let body = match kind {
-            FileType::Regular => Body::File(Vec::new()),
+            FileType::Regular => Body::File(Cow::Owned(Vec::new())),
             FileType::Directory => Body::Dir(BTreeMap::new()),
             FileType::Symlink => Body::Symlink(Vec::new()),
             _ => Body::Node,
@@ -450,6 +465,7 @@ impl Inode for TmpInode {
             _ => return Err(Errno::EINVAL),
         };
         let end = offset.checked_add(buf.len() as u64).filter(|&e| e <= i64::MAX as u64).ok_or(Errno::EFBIG)?;
+        let data = data.to_mut();
         if end > data.len() as u64 {
             resize(data, end)?;
         }
@@ -463,7 +479,7 @@ impl Inode for TmpInode {
     fn truncate(&self, size: u64) -> KResult<()> {
         let mut body = self.body.write();
         match &mut *body {
-            Body::File(data) => resize(data, size)?,
+            Body::File(data) => resize(data.to_mut(), size)?,
             Body::Dir(_) => return Err(Errno::EISDIR),
             _ => return Err(Errno::EINVAL),
         }

@@ -158,3 +158,22 @@ fn random_corruption_never_panics() {
         let _ = unpack(&a, &TmpFs::new_root());
     }
 }
+
+#[test]
+fn static_unpack_borrows_until_the_first_write() {
+    let archive: &'static [u8] = alloc::boxed::Box::leak(sample().into_boxed_slice());
+    let root = TmpFs::new_root();
+    assert_eq!(unpack_static(archive, &root).unwrap(), UnpackStats { entries: 7, bytes: 21 });
+    let hello = root.lookup(b"bin").unwrap().lookup(b"hello").unwrap();
+    assert_eq!(read_all(&hello), b"#!hello world\n");
+    assert_eq!(hello.metadata().size, 14);
+    // Writing copies the borrowed bytes first: the rest of the file stays, the archive too.
+    assert_eq!(hello.write_at(2, b"HE").unwrap(), 2);
+    assert_eq!(read_all(&hello), b"#!HEllo world\n");
+    let at = archive.windows(14).position(|w| w == b"#!hello world\n");
+    assert!(at.is_some(), "the archive still holds the original bytes");
+    hello.truncate(3).unwrap();
+    assert_eq!(read_all(&hello), b"#!H");
+    // Hard links still share one (borrowed) body.
+    assert_eq!(read_all(&root.lookup(b"h1").unwrap()), b"shared");
+}
