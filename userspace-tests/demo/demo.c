@@ -763,7 +763,7 @@ int main(void)
     close(d.array_fd);
     close(d.hash_fd);
     printf("\n%sAll 5 steps passed.%s Next: programs attached to kprobes and syscall tracepoints "
-           "(perf_event_open, issue 6).\n",
+           "(perf_event_open and kprobes, issues 5 and 6).\n",
            green(), reset());
     return 0;
 }
