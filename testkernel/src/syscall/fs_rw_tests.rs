@@ -157,3 +157,130 @@ fn devices() {
     assert_eq!(e.read(t, 64).unwrap(), b"line\n");
     sys_close(&e.files, t).unwrap();
 }
+
+/// Errno order of the positional calls against Linux 6.1 (`ksys_pread64`/`ksys_pwrite64`,
+/// `do_preadv`/`do_pwritev`, `vfs_read`/`vfs_write`, `vfs_readv` → `import_iovec` →
+/// `do_iter_read`/`do_iter_write`, `rw_verify_area`): one row per combination.
+#[test]
+fn positional_errno_order() {
+    let e = Env::new();
+    e.put("/f", b"data");
+    let r = e.open("/f", RDONLY).unwrap();
+    let w = e.open("/f", WRONLY).unwrap();
+    let p = e.open("/f", crate::fs::generic::O_PATH).unwrap();
+    let d = e.open("/", RDONLY).unwrap();
+    let t = e.open("/dev/tty", RDWR).unwrap();
+    let fds = e.buf(8);
+    crate::syscall::pipe::sys_pipe(&e.mem, &e.files, fds).unwrap();
+    let pfd = e.bytes(fds, 8);
+    let pr = i32::from_le_bytes([pfd[0], pfd[1], pfd[2], pfd[3]]);
+    let pw = i32::from_le_bytes([pfd[4], pfd[5], pfd[6], pfd[7]]);
+    let ev = i32::try_from(crate::syscall::eventfd::sys_eventfd(&e.files, 0).unwrap()).unwrap();
+    let bad = 50;
+    let b = e.buf(8);
+    let kernel = 0xffff_8000_0000_0000u64;
+    let near_max = i64::MAX - 2;
+    let iov = iovecs(&e, &[(b, 8)]);
+    let empty_iov = iovecs(&e, &[(b, 0)]);
+    let kernel_iov = iovecs(&e, &[(kernel, 4)]);
+    // A kernel buffer first, an over-long length second: lengths are checked before buffers.
+    let kernel_then_long = iovecs(&e, &[(kernel, 4), (b, 1 << 63)]);
+    let (m, f) = (&e.mem, &e.files);
+    let pread = |fd, buf, count, pos| sys_pread64(m, f, fd, buf, count, pos);
+    let pwrite = |fd, buf, count, pos| sys_pwrite64(m, f, fd, buf, count, pos);
+    let preadv = |fd, iov, cnt, pos| sys_preadv(m, f, fd, iov, cnt, pos);
+    let pwritev = |fd, iov, cnt, pos| sys_pwritev(m, f, fd, iov, cnt, pos);
+    let rows: [(&str, KResult<u64>, KResult<u64>); 47] = [
+        // pread64: EINVAL (pos) → EBADF (fd) → ESPIPE → EBADF (mode) → EFAULT → EINVAL (end).
+        ("pread bad fd + negative pos", pread(bad, b, 1, -1), Err(Errno::EINVAL)),
+        ("pread O_WRONLY + negative pos", pread(w, b, 1, -1), Err(Errno::EINVAL)),
+        ("pread pipe + negative pos", pread(pr, b, 1, -1), Err(Errno::EINVAL)),
+        ("pread bad fd", pread(bad, b, 1, 0), Err(Errno::EBADF)),
+        ("pread -1 fd", pread(-1, b, 1, 0), Err(Errno::EBADF)),
+        ("pread O_PATH", pread(p, b, 1, 0), Err(Errno::EBADF)),
+        ("pread pipe write end", pread(pw, b, 1, 0), Err(Errno::ESPIPE)),
+        ("pread pipe read end", pread(pr, b, 1, 0), Err(Errno::ESPIPE)),
+        ("pread pipe + kernel buffer", pread(pr, kernel, 1, 0), Err(Errno::ESPIPE)),
+        ("pread eventfd", pread(ev, b, 8, 0), Err(Errno::ESPIPE)),
+        ("pread tty", pread(t, b, 1, 0), Err(Errno::ESPIPE)),
+        ("pread O_WRONLY", pread(w, b, 1, 0), Err(Errno::EBADF)),
+        ("pread O_WRONLY + kernel buffer", pread(w, kernel, 1, 0), Err(Errno::EBADF)),
+        ("pread kernel buffer", pread(r, kernel, 1, 0), Err(Errno::EFAULT)),
+        ("pread kernel buffer + end overflow", pread(r, kernel, 8, near_max), Err(Errno::EFAULT)),
+        ("pread pos + count > i64::MAX", pread(r, b, 8, near_max), Err(Errno::EINVAL)),
+        ("pread pos + count == i64::MAX", pread(r, b, 2, near_max), Ok(0)),
+        ("pread directory", pread(d, b, 8, 0), Err(Errno::EISDIR)),
+        ("pread ok", pread(r, b, 8, 1), Ok(3)),
+        // pwrite64, the same order.
+        ("pwrite bad fd + negative pos", pwrite(bad, b, 1, -1), Err(Errno::EINVAL)),
+        ("pwrite bad fd", pwrite(bad, b, 1, 0), Err(Errno::EBADF)),
+        ("pwrite pipe read end", pwrite(pr, b, 1, 0), Err(Errno::ESPIPE)),
+        ("pwrite pipe write end", pwrite(pw, b, 1, 0), Err(Errno::ESPIPE)),
+        ("pwrite tty", pwrite(t, b, 1, 0), Err(Errno::ESPIPE)),
+        ("pwrite O_RDONLY", pwrite(r, b, 1, 0), Err(Errno::EBADF)),
+        ("pwrite O_RDONLY + kernel buffer", pwrite(r, kernel, 1, 0), Err(Errno::EBADF)),
+        ("pwrite kernel buffer", pwrite(w, kernel, 1, 0), Err(Errno::EFAULT)),
+        ("pwrite pos + count > i64::MAX", pwrite(w, b, 8, near_max), Err(Errno::EINVAL)),
+        // preadv: EINVAL (pos) → EBADF (fd) → ESPIPE → import_iovec → EBADF (mode) → 0 → EINVAL.
+        ("preadv bad fd + negative pos", preadv(bad, iov, 1, -1), Err(Errno::EINVAL)),
+        ("preadv bad fd + bad iovcnt", preadv(bad, iov, 1025, 0), Err(Errno::EBADF)),
+        ("preadv pipe + bad iovcnt", preadv(pw, iov, 1025, 0), Err(Errno::ESPIPE)),
+        ("preadv pipe + unreadable iovec", preadv(pr, 0x8, 1, 0), Err(Errno::ESPIPE)),
+        ("preadv O_WRONLY + bad iovcnt", preadv(w, iov, 1025, 0), Err(Errno::EINVAL)),
+        ("preadv O_WRONLY + unreadable iovec", preadv(w, 0x8, 1, 0), Err(Errno::EFAULT)),
+        ("preadv O_WRONLY + kernel buffer", preadv(w, kernel_iov, 1, 0), Err(Errno::EFAULT)),
+        ("preadv lengths before buffers", preadv(w, kernel_then_long, 2, 0), Err(Errno::EINVAL)),
+        ("preadv O_WRONLY", preadv(w, iov, 1, 0), Err(Errno::EBADF)),
+        ("preadv O_WRONLY + no segments", preadv(w, iov, 0, 0), Err(Errno::EBADF)),
+        ("preadv empty transfer skips the end check", preadv(r, empty_iov, 1, i64::MAX), Ok(0)),
+        ("preadv empty transfer on a directory", preadv(d, empty_iov, 1, 0), Ok(0)),
+        ("preadv pos + total > i64::MAX", preadv(r, iov, 1, near_max), Err(Errno::EINVAL)),
+        ("preadv ok", preadv(r, iov, 1, 2), Ok(2)),
+        // pwritev, the same order.
+        ("pwritev bad fd + negative pos", pwritev(bad, iov, 1, -1), Err(Errno::EINVAL)),
+        ("pwritev pipe + bad iovcnt", pwritev(pr, iov, 1025, 0), Err(Errno::ESPIPE)),
+        ("pwritev O_RDONLY + kernel buffer", pwritev(r, kernel_iov, 1, 0), Err(Errno::EFAULT)),
+        ("pwritev O_RDONLY", pwritev(r, iov, 1, 0), Err(Errno::EBADF)),
+        ("pwritev pos + total > i64::MAX", pwritev(w, iov, 1, near_max), Err(Errno::EINVAL)),
+    ];
+    for (name, got, want) in rows {
+        assert_eq!(got, want, "{name}");
+    }
+    // Nothing above wrote: the file is unchanged. The failed calls left the access time alone.
+    let atime = |e: &Env| e.vfs.resolve(&e.vfs.root(), b"/f", true).unwrap().inode.metadata().atime;
+    let stamp = crate::fs::inode::Timespec { sec: 5, nsec: 0 };
+    crate::fs::tmpfs::as_tmp(&*e.vfs.resolve(&e.vfs.root(), b"/f", true).unwrap().inode)
+        .unwrap()
+        .set_times(stamp, stamp);
+    assert_eq!(pwrite(r, b, 1, 0), Err(Errno::EBADF));
+    assert_eq!(pread(w, b, 1, 0), Err(Errno::EBADF));
+    assert_eq!(pwritev(w, iov, 1, near_max), Err(Errno::EINVAL));
+    assert_eq!(atime(&e), stamp);
+    assert_eq!(e.read(r, 8).unwrap(), b"data");
+}
+
+/// `readv`/`writev` read the iovec array before checking the access mode (`vfs_readv`),
+/// and an empty transfer is 0 without asking the file (a `read` of 0 bytes still does).
+#[test]
+fn vectored_errno_order() {
+    let e = Env::new();
+    e.put("/f", b"data");
+    let r = e.open("/f", RDONLY).unwrap();
+    let w = e.open("/f", WRONLY).unwrap();
+    let d = e.open("/", RDONLY).unwrap();
+    let b = e.buf(8);
+    let iov = iovecs(&e, &[(b, 8)]);
+    let kernel_iov = iovecs(&e, &[(0xffff_8000_0000_0000, 1)]);
+    let (m, f) = (&e.mem, &e.files);
+    assert_eq!(sys_readv(m, f, 50, iov, 1025), Err(Errno::EBADF));
+    assert_eq!(sys_readv(m, f, w, iov, 1025), Err(Errno::EINVAL));
+    assert_eq!(sys_readv(m, f, w, 0x8, 1), Err(Errno::EFAULT));
+    assert_eq!(sys_readv(m, f, w, kernel_iov, 1), Err(Errno::EFAULT));
+    assert_eq!(sys_readv(m, f, w, iov, 1), Err(Errno::EBADF));
+    assert_eq!(sys_writev(m, f, r, iov, 1025), Err(Errno::EINVAL));
+    assert_eq!(sys_writev(m, f, r, iov, 1), Err(Errno::EBADF));
+    assert_eq!(sys_readv(m, f, d, iov, 0), Ok(0));
+    assert_eq!(sys_read(m, f, d, b, 0), Err(Errno::EISDIR));
+    assert_eq!(sys_read(m, f, w, 0xffff_8000_0000_0000, 1), Err(Errno::EBADF));
+    assert_eq!(sys_read(m, f, r, b, 1 << 47), Err(Errno::EFAULT), "access_ok on the uncapped count");
+}
