@@ -32,6 +32,27 @@ _start:
     mov %ebx, (boot_mbi - KVMA)
     mov $(boot_stack_top - KVMA), %esp
 
+    /* Local APIC virtual-wire mode (software-enabled, LVT LINT0 = ExtINT, unmasked) while
+       physical addresses are still directly accessible (no paging yet): `pic::init` later
+       disables the APIC globally, and QEMU's TCG APIC model (7.2) still routes the 8259
+       through LINT0 then, dropping every interrupt if LINT0 is masked (as qboot leaves
+       it). SeaBIOS sets this mode itself. Skipped without an APIC, with the APIC globally
+       disabled, or in x2APIC mode (no MMIO). */
+    mov $1, %eax
+    cpuid
+    test $0x200, %edx
+    jz 3f
+    mov $0x1b, %ecx
+    rdmsr
+    and $0xc00, %eax
+    cmp $0x800, %eax
+    jne 3f
+    rdmsr
+    and $0xfffff000, %eax
+    orl $0x100, 0xf0(%eax)
+    movl $0x700, 0x350(%eax)
+3:
+
     mov $(boot_pdpt_low - KVMA + 0x23), %eax
     mov %eax, (boot_pml4 - KVMA)
     mov %eax, (boot_pml4 - KVMA + 256 * 8)

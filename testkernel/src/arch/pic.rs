@@ -5,6 +5,9 @@ use super::cpu::{inb, outb, rdmsr, wrmsr};
 /// `IA32_APIC_BASE` and its global-enable bit.
 const MSR_APIC_BASE: u32 = 0x1b;
 const APIC_GLOBAL_ENABLE: u64 = 1 << 11;
+/// `IA32_APIC_BASE` x2APIC-mode bit (cleared together with the enable bit: x2APIC to
+/// disabled is the only valid way out of x2APIC mode).
+const APIC_X2APIC_MODE: u64 = 1 << 10;
 
 /// Vector of IRQ 0.
 pub const IRQ_BASE: u8 = 32;
@@ -14,10 +17,12 @@ pub fn init() {
     // The kernel takes interrupts from the 8259 only. Firmware like SeaBIOS leaves the
     // local APIC in virtual-wire mode (LINT0 = ExtINT), which passes them on; qboot leaves
     // LINT0 masked, which blocks them. Disabling the local APIC globally makes the 8259
-    // drive the CPU's INTR pin directly, whatever the firmware did.
+    // drive the CPU's INTR pin directly, whatever the firmware did. QEMU's TCG APIC model
+    // (7.2) still passes the 8259 through LVT LINT0 when the APIC is globally disabled, so
+    // `entry.rs` first sets LINT0 to ExtINT (virtual wire), which KVM and hardware ignore.
     // SAFETY: one CPU, no APIC use anywhere in the kernel; clearing the enable bit only
     // changes how external interrupts reach this CPU.
-    unsafe { wrmsr(MSR_APIC_BASE, rdmsr(MSR_APIC_BASE) & !APIC_GLOBAL_ENABLE) };
+    unsafe { wrmsr(MSR_APIC_BASE, rdmsr(MSR_APIC_BASE) & !(APIC_GLOBAL_ENABLE | APIC_X2APIC_MODE)) };
     outb(0x20, 0x11);
     outb(0xa0, 0x11);
     outb(0x21, IRQ_BASE);
