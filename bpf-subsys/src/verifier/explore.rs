@@ -6,10 +6,16 @@
 //! identical to one still being explored on the same path is an infinite loop. At most
 //! `BPF_COMPLEXITY_LIMIT_INSNS` instructions are processed.
 //!
-//! The level-1 trace is Linux's: `N: (code) text` per instruction, reset to the branch
-//! point when a path ends, `N: safe` / `from N to M: safe` for pruned paths.
+//! The level-1 trace is Linux's: `N: (code) text` per instruction, preceded by the
+//! registers and stack slots the previous instruction touched (`state_log.rs`), reset to
+//! the branch point when a path ends, `N: safe` / `from N to M: safe` for pruned paths.
+//!
+//! Statistics (`print_verification_stats`): `total_states` counts the checkpoints kept,
+//! `peak_states` the most kept at once (the same number: none is ever freed here),
+//! `max_states_per_insn` the most checkpoints compared at one visit that did not prune.
 
 use alloc::collections::BTreeMap;
+use alloc::string::String;
 use alloc::vec;
 use alloc::vec::Vec;
 
@@ -22,7 +28,8 @@ use super::helpers::VerifierOps;
 use super::liveness::{self, Live};
 use super::log::{VerifierLog, BPF_LOG_LEVEL1, BPF_LOG_LEVEL2};
 use super::opcodes::*;
-use super::state::{Frame, Reg, State};
+use super::state::{Frame, Reg, State, SLOTS};
+use super::state_log::{self, Scratch, Written};
 use super::{bail, Reject, Verifier};
 
 /// Linux `BPF_COMPLEXITY_LIMIT_JMP_SEQ`: most pending branches.
@@ -38,6 +45,8 @@ struct Path {
     parent: Option<u32>,
     /// Log length when it was pushed, and the jump that pushed it.
     pushed: Option<(u32, usize)>,
+    /// Per frame, what was written since the latest checkpoint (kept only when tracing).
+    written: Vec<Written>,
 }
 
 /// A state kept at a prune point.
@@ -60,12 +69,21 @@ struct Explorer<'a, 'v> {
     jmps: u32,
     /// `processed` and `jmps` when the last checkpoint was added.
     prev: (u32, u32),
+    /// Touched since the last state print (Linux keeps this in the env, not the path).
+    scratch: Scratch,
+    /// Log length after the last instruction line, and that line's length
+    /// (`prev_log_len`, `prev_insn_print_len`).
+    prev_log_len: u32,
+    prev_insn_len: u32,
+    /// Most checkpoints compared at one visit that did not prune.
+    max_states_per_insn: u32,
 }
 
 /// What a visit of a prune point decided.
 enum Visit {
     Prune,
-    Go(Option<u32>),
+    /// Go on with this parent; `true`: a new checkpoint was added.
+    Go(Option<u32>, bool),
 }
 
 impl Explorer<'_, '_> {
@@ -105,19 +123,20 @@ impl Explorer<'_, '_> {
                 return Ok(Visit::Prune);
             }
         }
+        self.max_states_per_insn = self.max_states_per_insn.max(ids.len() as u32);
         if !add || ids.len() >= MAX_STATES_PER_INSN {
-            return Ok(Visit::Go(parent));
+            return Ok(Visit::Go(parent, false));
         }
         self.prev = (self.processed, self.jmps);
         let id = self.cps.len() as u32;
         self.cps.push(Checkpoint { st: st.clone(), parent, branches: 1 });
         self.explored.entry(pc).or_default().push(id);
-        Ok(Visit::Go(Some(id)))
+        Ok(Visit::Go(Some(id), true))
     }
 
     /// Explores `path` until it ends; undecided branches are pushed.
     fn follow(&mut self, path: Path, log: &mut VerifierLog) -> Result<(), Reject> {
-        let Path { mut pc, mut st, mut parent, pushed } = path;
+        let Path { mut pc, mut st, mut parent, pushed, mut written } = path;
         let mut first = true;
         if let Some((pos, _)) = pushed {
             if !log.has(BPF_LOG_LEVEL2) {
@@ -136,16 +155,25 @@ impl Explorer<'_, '_> {
                                 _ => log.write_fmt(format_args!("{pc}: safe\n")),
                             }
                         }
+                        self.scratch = Scratch::ALL;
                         self.path_done(parent);
                         return Ok(());
                     }
-                    Visit::Go(p) => parent = p,
+                    Visit::Go(p, added) => {
+                        parent = p;
+                        if added {
+                            // The new checkpoint's children start with no live marks.
+                            written.iter_mut().for_each(Written::checkpoint);
+                        }
+                    }
                 }
             }
             if first {
                 if let Some((_, from)) = pushed {
                     if log.has(BPF_LOG_LEVEL2) {
-                        log.write_fmt(format_args!("\nfrom {from} to {pc}:\n"));
+                        let mut line = String::new();
+                        self.state_text(&mut line, &st, &written, false);
+                        log.write_fmt(format_args!("\nfrom {from} to {pc}:{line}\n"));
                     }
                 }
                 first = false;
@@ -160,12 +188,32 @@ impl Explorer<'_, '_> {
                 );
             }
             let v = self.exec.v;
-            if Self::trace(log) {
+            let tracing = Self::trace(log);
+            if tracing {
+                if self.scratch.any() {
+                    self.print_insn_state(log, pc, &st, &written);
+                }
                 let insn = v.insn(pc);
                 let text = Disasm { insn: &insn, next_imm: v.imm_at(pc + 1), show_ptrs: v.input.privileged };
+                self.prev_log_len = log.len_used();
                 log.write_fmt(format_args!("{pc}: {text}"));
+                self.prev_insn_len = log.len_used() - self.prev_log_len;
+                self.prev_log_len = log.len_used();
             }
-            match self.exec.step(pc, &mut st)? {
+            let before = tracing.then(|| (st.frames.len(), st.cur().clone()));
+            let next = self.exec.step(pc, &mut st)?;
+            if let Some((depth, frame)) = before {
+                let old_w = written.last().copied().unwrap_or_default();
+                self.touch(pc, depth, &frame, &st, &mut written);
+                if depth != st.frames.len() {
+                    let ret = match next {
+                        Next::Pc(to) => to,
+                        _ => pc,
+                    };
+                    self.print_call(log, (depth, &frame, old_w), &st, &written, ret);
+                }
+            }
+            match next {
                 Next::Pc(to) => pc = to,
                 Next::Branch { fall, target, other } => {
                     if self.stack.len() >= LIMIT_JMP_SEQ {
@@ -181,12 +229,141 @@ impl Explorer<'_, '_> {
                     }
                     self.jmps += 1;
                     let pushed = Some((log.len_used(), pc));
-                    self.stack.push(Path { pc: target, st: *other, parent, pushed });
+                    self.stack.push(Path { pc: target, st: *other, parent, pushed, written: written.clone() });
                     pc = fall;
                 }
                 Next::Done => {
+                    self.scratch = Scratch::ALL;
                     self.path_done(parent);
                     return Ok(());
+                }
+            }
+        }
+    }
+}
+
+impl Explorer<'_, '_> {
+    /// `print_verifier_state` of the current frame: everything, or only what is scratched.
+    fn state_text(&self, out: &mut String, st: &State, written: &[Written], scratched_only: bool) {
+        let frameno = st.frames.len() - 1;
+        let w = written.get(frameno).copied().unwrap_or_default();
+        let scratch = scratched_only.then_some(&self.scratch);
+        state_log::frame_state(out, st.cur(), frameno, scratch, &w, self.exec.v.input.privileged);
+    }
+
+    /// `print_insn_state`: the scratched state on the previous instruction's line when
+    /// nothing came after it, else on a line of its own; then nothing is scratched.
+    fn print_insn_state(&mut self, log: &mut VerifierLog, pc: usize, st: &State, written: &[Written]) {
+        let mut line = String::new();
+        if self.prev_log_len != 0 && self.prev_log_len == log.len_used() {
+            log.reset(self.prev_log_len - 1);
+            line.extend(core::iter::repeat_n(' ', state_log::alignment(self.prev_insn_len)));
+            line.push(';');
+        } else {
+            line = alloc::format!("{pc}:");
+        }
+        self.state_text(&mut line, st, written, true);
+        line.push('\n');
+        log.write_str(&line);
+        self.scratch = Scratch::default();
+    }
+
+    /// The full states Linux prints at a bpf-to-bpf call (`caller:` / `callee:`) and return
+    /// (`returning from callee:` / `to caller at N:`), at every log level.
+    fn print_call(
+        &self,
+        log: &mut VerifierLog,
+        (depth, old, old_w): (usize, &Frame, Written),
+        st: &State,
+        written: &[Written],
+        ret: usize,
+    ) {
+        let privileged = self.exec.v.input.privileged;
+        let mut text = String::new();
+        let frame = |text: &mut String, f: &Frame, no: usize, w: Written| {
+            state_log::frame_state(text, f, no, None, &w, privileged);
+            text.push('\n');
+        };
+        let w = |no: usize| written.get(no).copied().unwrap_or_default();
+        let now = st.frames.len();
+        if now > depth {
+            text.push_str("caller:\n");
+            if let Some(caller) = st.frames.get(now.saturating_sub(2)) {
+                // Linux has made R0-R5 of the caller NOT_INIT by now.
+                let mut caller = caller.clone();
+                caller.regs[..6].fill(Reg::Uninit);
+                frame(&mut text, &caller, now.saturating_sub(2), w(now.saturating_sub(2)));
+            }
+            text.push_str("callee:\n");
+            frame(&mut text, st.cur(), now - 1, w(now - 1));
+        } else {
+            text.push_str("returning from callee:\n");
+            frame(&mut text, old, depth - 1, old_w);
+            text.push_str(&alloc::format!("to caller at {ret}:\n"));
+            frame(&mut text, st.cur(), now - 1, w(now - 1));
+        }
+        log.write_str(&text);
+    }
+
+    /// Marks what the instruction at `pc` touched (`mark_reg_scratched`,
+    /// `mark_stack_slot_scratched`) and wrote (`REG_LIVE_WRITTEN`); `depth` and `frame`:
+    /// the frame count and current frame before it.
+    fn touch(&mut self, pc: usize, depth: usize, frame: &Frame, st: &State, written: &mut Vec<Written>) {
+        let insn = self.exec.v.insn(pc);
+        let (dst, src) = (1u16 << (insn.dst & 15), 1u16 << (insn.src & 15));
+        let x = insn.opc & SRC_X != 0;
+        let caller_saved = 0b11_1111;
+        let (regs, wrote) = match insn.opc & CLASS_MASK {
+            CLASS_ALU | CLASS_ALU64 => {
+                let op = insn.opc & OP_MASK;
+                (if x && op != OP_END && op != OP_NEG { dst | src } else { dst }, dst)
+            }
+            CLASS_LDX => (dst | src, dst),
+            CLASS_STX if insn.opc & MODE_MASK == MODE_ATOMIC => {
+                let fetch = if insn.imm & 1 != 0 { src } else { 0 };
+                let r0 = if insn.imm == 0xf1 { 1 } else { 0 };
+                (dst | src | r0, fetch | r0)
+            }
+            CLASS_STX => (dst | src, 0),
+            CLASS_ST => (dst, 0),
+            CLASS_LD if insn.opc == LD_IMM64 => (dst, dst),
+            CLASS_LD => ((1 << 6) | if insn.opc & MODE_MASK == MODE_IND { src } else { 0 } | caller_saved, 1),
+            _ => match insn.opc & OP_MASK {
+                OP_JA => (0, 0),
+                OP_CALL => (caller_saved, 1),
+                OP_EXIT => (1, 1),
+                _ => (if x { dst | src } else { dst }, 0),
+            },
+        };
+        self.scratch.regs |= regs;
+        let depth_now = st.frames.len();
+        let args = written.last().map_or(0, |w| w.regs & 0b11_1110);
+        written.resize(depth_now, Written::default());
+        if depth_now > depth {
+            // Into a callee: R1-R5 come with the caller's marks (`set_callee_state`).
+            if let Some(w) = written.last_mut() {
+                *w = Written { regs: args, ..Written::default() };
+            }
+            return;
+        }
+        let Some(w) = written.last_mut() else { return };
+        w.regs |= wrote;
+        if depth_now < depth {
+            return;
+        }
+        let dw_store = matches!(insn.opc & CLASS_MASK, CLASS_ST | CLASS_STX) && insn.opc & SIZE_MASK == SIZE_DW;
+        let st_imm = insn.opc & CLASS_MASK == CLASS_ST;
+        let cur = st.cur();
+        for spi in 0..SLOTS {
+            if cur.stack[SLOTS - 1 - spi] != frame.stack[SLOTS - 1 - spi] {
+                self.scratch.slots |= 1 << spi;
+                if dw_store {
+                    w.slots |= 1 << spi;
+                }
+                if st_imm {
+                    w.imm |= 1 << spi;
+                } else {
+                    w.imm &= !(1 << spi);
                 }
             }
         }
@@ -268,6 +445,10 @@ impl Verifier<'_> {
                 processed: 0,
                 jmps: 0,
                 prev: (0, 0),
+                scratch: Scratch::ALL,
+                prev_log_len: 0,
+                prev_insn_len: 0,
+                max_states_per_insn: 0,
             };
             let mut result = Ok(());
             for (i, &(sub, start)) in roots.iter().enumerate() {
@@ -289,7 +470,8 @@ impl Verifier<'_> {
                 }
                 x.exec.acc.max_frames = x.exec.acc.max_frames.max(base + 1);
                 let st = State { frames: vec![frame], refs: Vec::new(), base_frame: base };
-                x.stack.push(Path { pc: start, st, parent: None, pushed: None });
+                x.scratch = Scratch::ALL;
+                x.stack.push(Path { pc: start, st, parent: None, pushed: None, written: vec![Written::default()] });
                 while let Some(path) = x.stack.pop() {
                     result = x.follow(path, log);
                     if result.is_err() {
@@ -300,9 +482,13 @@ impl Verifier<'_> {
                     break;
                 }
             }
-            (result, x.exec.acc, x.processed)
+            let states = x.cps.len() as u32;
+            (result, x.exec.acc, (x.processed, x.max_states_per_insn, states))
         };
+        let (processed, max_states_per_insn, states) = processed;
         self.insns_processed = processed;
+        self.max_states_per_insn = max_states_per_insn;
+        self.total_states = states;
         for (s, depth) in self.subprogs.iter_mut().zip(acc.stack_depth) {
             s.stack_depth = depth;
         }

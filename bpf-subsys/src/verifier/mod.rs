@@ -20,7 +20,7 @@
 //! let mut log = VerifierLog::new(1, true, 4096).unwrap();
 //! let err = verify(&input, &mut ops, &mut log).unwrap_err();
 //! assert_eq!(err.errno, syscall_abi::Errno::EACCES);
-//! assert!(log.text().starts_with("0: (bf) r0 = r2\nR2 !read_ok\n"));
+//! assert!(log.text().starts_with("0: R1=ctx(off=0,imm=0) R10=fp0\n0: (bf) r0 = r2\nR2 !read_ok\n"));
 //! ```
 //!
 //! The `PROG_LOAD` code: checks the size with [`check_insn_cnt`] before copying the
@@ -80,11 +80,14 @@
 //!
 //! # The log
 //! Level 0: nothing. Level 1 (`BPF_LOG_LEVEL1`): the instructions of the path being checked
-//! (`0: (b7) r0 = 0`), reset when a branch is abandoned and cleared after success as in
-//! Linux, then the error line, then the `processed N insns ...` line. Level 2 also keeps
-//! the trace on success and prints `func#N @insn` and branch headers; register-state lines
-//! are not printed. Level 4 (`BPF_LOG_STATS`) adds the stack depths. A log that fills up
-//! makes the load fail with `ENOSPC`, as in Linux 6.1.
+//! (`0: (b7) r0 = 0`) with the registers and stack slots each one touched
+//! (`; R0_w=0`, `state_log.rs`) and the full states at bpf-to-bpf calls and returns, reset
+//! when a branch is abandoned and cleared after success as in Linux, then the error line,
+//! then the `processed N insns ... total_states N peak_states N mark_read 0` line
+//! (`mark_read` stays 0: read marks are not propagated). Level 2 also keeps the trace on
+//! success and prints `func#N @insn` and branch headers with the whole state. Level 4
+//! (`BPF_LOG_STATS`) adds the stack depths. A log that fills up makes the load fail with
+//! `ENOSPC`, as in Linux 6.1.
 
 mod alu;
 mod call;
@@ -103,6 +106,7 @@ mod opcodes;
 mod pseudo;
 mod stack_depth;
 mod state;
+mod state_log;
 mod subprogs;
 
 #[cfg(test)]
@@ -316,6 +320,9 @@ struct Verifier<'a> {
     pseudo_loads: Vec<PseudoLoad>,
     helpers_used: Vec<u32>,
     insns_processed: u32,
+    /// `max_states_per_insn` and `total_states` (= `peak_states`) of the check pass.
+    max_states_per_insn: u32,
+    total_states: u32,
     max_frames: u32,
 }
 
@@ -329,6 +336,8 @@ impl<'a> Verifier<'a> {
             pseudo_loads: Vec::new(),
             helpers_used: Vec::new(),
             insns_processed: 0,
+            max_states_per_insn: 0,
+            total_states: 0,
             max_frames: 1,
         }
     }
@@ -411,9 +420,9 @@ impl<'a> Verifier<'a> {
             log.write_str("\n");
         }
         log.write_fmt(format_args!(
-            "processed {} insns (limit {BPF_COMPLEXITY_LIMIT_INSNS}) max_states_per_insn 0 total_states 0 peak_states 0 \
-             mark_read 0\n",
-            self.insns_processed
+            "processed {} insns (limit {BPF_COMPLEXITY_LIMIT_INSNS}) max_states_per_insn {} total_states {} \
+             peak_states {} mark_read 0\n",
+            self.insns_processed, self.max_states_per_insn, self.total_states, self.total_states
         ));
     }
 }

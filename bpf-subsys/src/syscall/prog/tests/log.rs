@@ -22,7 +22,7 @@ fn rejected_program_log_is_copied() {
     a.log_buf = t.h.alloc(4096);
     assert_eq!(load(&t, &a), e(Errno::EACCES));
     let log = text(&t, a.log_buf, 4096);
-    assert!(log.starts_with("0: (bf) r0 = r2\nR2 !read_ok\n"), "{log}");
+    assert!(log.starts_with("0: R1=ctx(off=0,imm=0) R10=fp0\n0: (bf) r0 = r2\nR2 !read_ok\n"), "{log}");
     assert!(log.contains("processed "), "{log}");
 }
 
