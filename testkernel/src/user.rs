@@ -57,9 +57,7 @@ pub trait UserMem {
     }
 }
 
-/// The end of user space (Linux x86_64 `TASK_SIZE_MAX`: the last page below the canonical
-/// hole is never mapped).
-pub const TASK_SIZE: u64 = 0x7fff_ffff_f000;
+pub use crate::mm::vma::TASK_SIZE;
 
 /// Linux's `access_ok`: the whole range `[addr, addr + len)` lies in user space. Syscalls that
 /// take a buffer check this first, so a kernel or non-canonical address is `EFAULT` even for

@@ -435,13 +435,6 @@ impl Drop for AddressSpace {
 /// hold that lock when calling a syscall helper).
 pub struct UserSpace<'a>(pub &'a Mutex<AddressSpace>);
 
-impl UserSpace<'_> {
-    /// [`AddressSpace::probe`] for writing (see the requested `UserMem::check_write`).
-    pub fn check_write(&self, addr: u64, len: usize) -> KResult<()> {
-        self.0.lock().probe(addr, len, true)
-    }
-}
-
 impl UserMem for UserSpace<'_> {
     fn read(&self, addr: u64, buf: &mut [u8]) -> KResult<()> {
         self.0.lock().read_user(addr, buf)

@@ -12,7 +12,7 @@ use syscall_abi::Errno;
 use super::poll::{read_sigmask, read_timespec_timeout, Timeout};
 use crate::fs::epoll::{epoll_ctl, new_epoll, EpollFile, EPOLL_CTL_DEL};
 use crate::fs::FdTable;
-use crate::user::UserMem;
+use crate::user::{access_ok, UserMem};
 use crate::KResult;
 
 /// `EPOLL_CLOEXEC` (= `O_CLOEXEC`).
@@ -21,9 +21,6 @@ pub const EPOLL_CLOEXEC: u32 = 0o2000000;
 pub const EPOLL_EVENT_SIZE: usize = 12;
 /// Largest `maxevents` (Linux `EP_MAX_EVENTS` = `INT_MAX / sizeof(struct epoll_event)`).
 pub const EP_MAX_EVENTS: i32 = i32::MAX / 12;
-/// End of the user address space (Linux `TASK_SIZE_MAX` on x86_64, 4-level paging):
-/// `access_ok` refuses ranges past it.
-pub const TASK_SIZE_MAX: u64 = 0x7fff_ffff_f000;
 
 /// `epoll_create1(flags)`: `EINVAL` for flags other than `EPOLL_CLOEXEC`.
 pub fn sys_epoll_create1(files: &Mutex<FdTable>, flags: u32) -> KResult<u64> {
@@ -83,7 +80,7 @@ fn do_epoll_wait(
     }
     let max = usize::try_from(maxevents).map_err(|_| Errno::EINVAL)?;
     let len = u64::try_from(max * EPOLL_EVENT_SIZE).map_err(|_| Errno::EFAULT)?;
-    if events.checked_add(len).is_none_or(|end| end > TASK_SIZE_MAX) {
+    if !access_ok(events, len) {
         return Err(Errno::EFAULT);
     }
     let file = files.lock().get(epfd)?;

@@ -77,7 +77,7 @@ fn wait_argument_checks() {
     assert_eq!(sys_epoll_wait(&mem, &files, 0, BASE, 0, 0), Err(Errno::EINVAL));
     assert_eq!(sys_epoll_wait(&mem, &files, 0, BASE, -1, 0), Err(Errno::EINVAL));
     assert_eq!(sys_epoll_wait(&mem, &files, 0, BASE, EP_MAX_EVENTS + 1, 0), Err(Errno::EINVAL));
-    assert_eq!(sys_epoll_wait(&mem, &files, 0, TASK_SIZE_MAX - 12, 2, 0), Err(Errno::EFAULT));
+    assert_eq!(sys_epoll_wait(&mem, &files, 0, crate::user::TASK_SIZE - 12, 2, 0), Err(Errno::EFAULT));
     assert_eq!(sys_epoll_wait(&mem, &files, 0, u64::MAX - 4, 1, 0), Err(Errno::EFAULT));
     assert_eq!(sys_epoll_wait(&mem, &files, 7, BASE, 1, 0), Err(Errno::EBADF));
     assert_eq!(sys_epoll_wait(&mem, &files, 1, BASE, 1, 0), Err(Errno::EINVAL));

@@ -11,7 +11,7 @@
 
 use syscall_abi::Errno;
 
-use crate::user::UserMem;
+use crate::user::{access_ok, UserMem};
 use crate::KResult;
 
 /// `uname -s`.
@@ -38,8 +38,6 @@ const SYSINFO_SIZE: usize = 112;
 pub const CPUMASK_SIZE: u64 = 8;
 /// CPUs this kernel runs on (`nr_cpu_ids`).
 const NR_CPUS: u64 = 1;
-/// Highest user address + 1 accepted by `access_ok` (`TASK_SIZE_MAX`).
-const TASK_SIZE_MAX: u64 = (1 << 47) - 4096;
 
 /// `GRND_NONBLOCK`.
 pub const GRND_NONBLOCK: u32 = 1;
@@ -103,7 +101,7 @@ pub fn sys_getrandom(mem: &dyn UserMem, fill: &dyn Fn(&mut [u8]), buf: u64, coun
         return Err(Errno::EINVAL);
     }
     let count = count.min(i32::MAX.unsigned_abs().into());
-    if buf.checked_add(count).is_none_or(|end| end > TASK_SIZE_MAX) {
+    if !access_ok(buf, count) {
         return Err(Errno::EFAULT);
     }
     let mut done: u64 = 0;

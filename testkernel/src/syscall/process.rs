@@ -13,7 +13,7 @@ use crate::arch::trap::TrapFrame;
 use crate::fs::vfs::{Vfs, PATH_MAX};
 use crate::task::fork::{CLONE_VFORK, CLONE_VM};
 use crate::task::{exec, exit, fork, sched, wait, Process, Task};
-use crate::user::{read_val, write_val, UserMem};
+use crate::user::{read_val, write_val, UserMem, TASK_SIZE};
 use crate::KResult;
 
 /// `SIGCHLD`, the exit signal of `fork`.
@@ -231,10 +231,9 @@ pub fn sys_sched_yield() -> KResult<u64> {
 /// `arch_prctl(code, addr)`: FS/GS base get and set (`EPERM` for non-canonical bases as
 /// Linux's `do_arch_prctl_64`, `EINVAL` for unknown codes).
 pub fn sys_arch_prctl(t: &Task, mem: &dyn UserMem, code: u32, addr: u64) -> KResult<u64> {
-    const TASK_SIZE_MAX: u64 = 0x7fff_ffff_f000;
     match code {
         ARCH_SET_FS => {
-            if addr >= TASK_SIZE_MAX {
+            if addr >= TASK_SIZE {
                 return Err(Errno::EPERM);
             }
             t.fs_base.store(addr, Ordering::Relaxed);
@@ -242,7 +241,7 @@ pub fn sys_arch_prctl(t: &Task, mem: &dyn UserMem, code: u32, addr: u64) -> KRes
             Ok(0)
         }
         ARCH_SET_GS => {
-            if addr >= TASK_SIZE_MAX {
+            if addr >= TASK_SIZE {
                 return Err(Errno::EPERM);
             }
             t.gs_base.store(addr, Ordering::Relaxed);

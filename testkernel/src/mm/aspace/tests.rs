@@ -132,7 +132,8 @@ fn probe_checks_permissions_without_copying() {
     assert_eq!(a.probe(u64::MAX, 2, false), Err(Errno::EFAULT));
     assert_eq!(a.probe(0, 0, true), Ok(()), "empty range");
     let m = Mutex::new(a);
-    assert_eq!(UserSpace(&m).check_write(ro, 1), Err(Errno::EFAULT));
+    assert_eq!(UserSpace(&m).writable_prefix(ro, 1), 0, "read-only page");
+    assert_eq!(UserSpace(&m).writable_prefix(rw + 4096, 4097), 4096, "stops at the read-only page");
 }
 
 #[test]
