@@ -205,6 +205,7 @@ pub(super) fn prog(h: &Arc<KHost>, insns: Vec<RawInsn>, maps: &[Arc<MapObj>]) ->
         load_time: 0,
         created_by_uid: 0,
         verified_insns: 1,
+        max_ctx_offset: 0,
     };
     ProgObj::new(h.registry(), spec).unwrap()
 }

@@ -49,6 +49,8 @@ pub struct ProgSpec {
     pub created_by_uid: u32,
     /// Instructions the verifier processed.
     pub verified_insns: u32,
+    /// One past the highest context byte the program reads (Linux `aux->max_ctx_offset`).
+    pub max_ctx_offset: u32,
 }
 
 /// Run statistics, counted while `BPF_ENABLE_STATS` is on (Linux `bpf_prog_stats`).
@@ -82,6 +84,7 @@ pub struct ProgObj {
     load_time: u64,
     created_by_uid: u32,
     verified_insns: u32,
+    max_ctx_offset: u32,
     stats: RunStats,
 }
 
@@ -105,6 +108,7 @@ impl ProgObj {
             load_time: spec.load_time,
             created_by_uid: spec.created_by_uid,
             verified_insns: spec.verified_insns,
+            max_ctx_offset: spec.max_ctx_offset,
             stats: RunStats::default(),
         })
     }
@@ -215,6 +219,12 @@ impl ProgObj {
     /// Instructions the verifier processed.
     pub fn verified_insns(&self) -> u32 {
         self.verified_insns
+    }
+
+    /// One past the highest context byte the program reads (Linux `aux->max_ctx_offset`):
+    /// a tracepoint program may attach only to events whose record is at least this long.
+    pub fn max_ctx_offset(&self) -> u32 {
+        self.max_ctx_offset
     }
 
     /// Run statistics.

@@ -70,6 +70,7 @@ fn prog(host: &Arc<TestHost>) -> Arc<ProgObj> {
         load_time: 0,
         created_by_uid: 0,
         verified_insns: 1,
+        max_ctx_offset: 0,
     };
     ProgObj::new(host.registry(), spec).unwrap()
 }

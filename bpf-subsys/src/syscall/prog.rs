@@ -215,6 +215,7 @@ pub(super) fn prog_load(sys: &Sys<'_>, a: &ProgLoadAttr) -> Result<u32> {
         load_time,
         created_by_uid: host.current_uid_gid().0,
         verified_insns: verified.insns_processed,
+        max_ctx_offset: verified.max_ctx_offset,
     };
     // bpf_check_tail_call: a prog_array the program uses gets the program's type as owner,
     // or must have it already.

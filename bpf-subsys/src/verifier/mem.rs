@@ -115,6 +115,11 @@ impl Exec<'_, '_> {
                 "invalid bpf_context access off={off} size={size}"
             );
         }
+        // Linux `check_ctx_access`: `env->prog->aux->max_ctx_offset` grows to cover the access.
+        let reach = u32::try_from(off).unwrap_or(0).saturating_add(u32::try_from(size).unwrap_or(0));
+        if reach > self.v.max_ctx_offset.get() {
+            self.v.max_ctx_offset.set(reach);
+        }
         Ok(())
     }
 

@@ -221,6 +221,10 @@ pub struct VerifiedProgram {
     pub helpers: Vec<u32>,
     /// Instructions the check pass went through (the `processed N insns` of the log).
     pub insns_processed: u32,
+    /// One past the highest context byte the program reads (Linux
+    /// `prog->aux->max_ctx_offset`): attaching a tracepoint program to an event whose record
+    /// is shorter is `EACCES`.
+    pub max_ctx_offset: u32,
 }
 
 impl VerifiedProgram {
@@ -324,6 +328,8 @@ struct Verifier<'a> {
     max_states_per_insn: u32,
     total_states: u32,
     max_frames: u32,
+    /// See [`VerifiedProgram::max_ctx_offset`]; raised by every context access checked.
+    max_ctx_offset: core::cell::Cell<u32>,
 }
 
 impl<'a> Verifier<'a> {
@@ -339,6 +345,7 @@ impl<'a> Verifier<'a> {
             max_states_per_insn: 0,
             total_states: 0,
             max_frames: 1,
+            max_ctx_offset: core::cell::Cell::new(0),
         }
     }
 
@@ -405,6 +412,7 @@ impl<'a> Verifier<'a> {
             uses_tail_calls: self.subprogs.iter().any(|s| s.has_tail_call),
             helpers,
             insns_processed: self.insns_processed,
+            max_ctx_offset: self.max_ctx_offset.get(),
         })
     }
 

@@ -261,3 +261,14 @@ fn no_program_makes_the_verifier_panic() {
     assert!(accepted > 300, "{accepted} accepted");
     assert!(reasons.len() > 25, "{} distinct rejections: {reasons:?}", reasons.len());
 }
+
+#[test]
+fn max_ctx_offset_covers_the_furthest_context_read() {
+    let load = Load { prog_type: ProgType::Tracepoint, ..Load::default() };
+    let v = assert_accepted(&prog("ldxw %r0, [%r1+8]\nldxdw %r2, [%r1+16]\nexit"), load);
+    assert_eq!(v.max_ctx_offset, 24);
+    let v = assert_accepted(&prog("ldxb %r0, [%r1+3]\nexit"), load);
+    assert_eq!(v.max_ctx_offset, 4);
+    let v = assert_accepted(&prog("mov %r0, 0\nexit"), load);
+    assert_eq!(v.max_ctx_offset, 0);
+}

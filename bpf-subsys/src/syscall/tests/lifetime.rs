@@ -49,6 +49,7 @@ pub(super) fn test_prog(t: &T, maps: Vec<Arc<MapObj>>) -> Arc<ProgObj> {
             load_time: 123_456,
             created_by_uid: 1000,
             verified_insns: 2,
+            max_ctx_offset: 0,
         },
     )
     .unwrap()
