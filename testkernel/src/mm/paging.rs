@@ -87,6 +87,48 @@ pub fn kernel_pml4() -> u64 {
     KERNEL_PML4.load(Ordering::Relaxed)
 }
 
+/// The physical address behind kernel virtual address `va` in the shared kernel half
+/// (direct map, kernel image, vmalloc area), walking the kernel page tables in software;
+/// `None` for user addresses and holes. Follows 1 GiB and 2 MiB leaves.
+pub fn kernel_translate(va: u64) -> Option<u64> {
+    let root = KERNEL_PML4.load(Ordering::Relaxed);
+    if va < 0xffff_8000_0000_0000 || root == 0 {
+        return None;
+    }
+    let mut table_pa = root;
+    for (level, shift) in [(4u8, 39u32), (3, 30), (2, 21), (1, 12)] {
+        let e = entry(table_pa, ((va >> shift) & 511) as usize);
+        if e & P == 0 {
+            return None;
+        }
+        let leaf = level == 1 || ((level == 3 || level == 2) && e & PS != 0);
+        if leaf {
+            let page_mask = (1u64 << shift) - 1;
+            return Some((e & ADDR & !page_mask) | (va & page_mask));
+        }
+        table_pa = e & ADDR;
+    }
+    None
+}
+
+/// Linux `copy_from_kernel_nofault`: copies kernel memory at `src` into `dst` page by page
+/// through the direct map, after checking each page is mapped; an unmapped byte → `EFAULT`
+/// (nothing is touched that could fault).
+pub fn read_kernel_nofault(dst: &mut [u8], src: u64) -> KResult<()> {
+    let mut done = 0usize;
+    while done < dst.len() {
+        let va = src.checked_add(done as u64).ok_or(Errno::EFAULT)?;
+        let pa = kernel_translate(va).ok_or(Errno::EFAULT)?;
+        let in_page = usize::try_from(PAGE_SIZE - (va & (PAGE_SIZE - 1))).unwrap_or(1);
+        let n = in_page.min(dst.len() - done);
+        // SAFETY: `pa..pa + n` lies in one mapped page, reachable through the direct map
+        // (which covers all RAM); `dst` is a distinct kernel buffer.
+        unsafe { core::ptr::copy_nonoverlapping(phys_to_virt(pa), dst[done..].as_mut_ptr(), n) };
+        done += n;
+    }
+    Ok(())
+}
+
 /// One user address space: a PML4 whose kernel half is the shared kernel mappings.
 pub struct X86PageTable {
     pml4: u64,
