@@ -3,7 +3,9 @@
 //!
 //! - [`Registry`] (the x86_64 instance of [`ProbeRegistry`]) registers, arms, disarms and
 //!   removes probes, keeps hit/missed counts, and is called by the kernel's `#BP` and `#DB`
-//!   handlers ([`ProbeRegistry::handle_breakpoint`], [`ProbeRegistry::handle_debug`]).
+//!   handlers ([`ProbeRegistry::handle_breakpoint`], [`ProbeRegistry::handle_debug`]). The
+//!   trap side takes no lock, never allocates and never frees: it reads an immutable snapshot
+//!   that writers replace and free after a per-CPU grace period.
 //! - Everything the registry needs from the kernel comes through [`KprobeHost`]: text
 //!   patching, instruction slots, symbols, the blocklist, the current CPU.
 //! - The instruction work is behind [`arch::Arch`]; [`arch::x86_64::X86_64`] decodes with
@@ -25,7 +27,7 @@ pub mod registry;
 
 pub use host::KprobeHost;
 pub use probe::{ProbeHandler, ProbeId, ProbeInfo, ProbeKind, ProbeSpec, ProbeStats};
-pub use registry::ProbeRegistry;
+pub use registry::{ProbeRegistry, MAXACTIVE_MAX};
 pub use syscall_abi::ptregs::x86_64::PtRegs as X86PtRegs;
 
 /// Size in bytes of one instruction slot ([`KprobeHost::alloc_insn_slot`]).

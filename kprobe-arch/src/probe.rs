@@ -80,10 +80,10 @@ pub(crate) struct Entry<R: 'static> {
     pub(crate) info: ProbeInfo,
     pub(crate) kind: ProbeKind,
     pub(crate) handler: Arc<dyn ProbeHandler<R>>,
-    /// Effective kretprobe instance limit (0 for kprobes).
-    pub(crate) maxactive: u32,
     /// kretprobe instances in flight.
     pub(crate) active: AtomicU32,
+    /// kretprobe instance slots (`maxactive` of them; none for kprobes).
+    pub(crate) pool: crate::registry::Pool,
     /// Cleared by unregister: instances still in flight then only restore the return address.
     pub(crate) live: AtomicBool,
     hits: AtomicU64,
@@ -96,8 +96,8 @@ impl<R: 'static> Entry<R> {
             info,
             kind,
             handler,
-            maxactive,
             active: AtomicU32::new(0),
+            pool: crate::registry::Pool::new(maxactive as usize),
             live: AtomicBool::new(true),
             hits: AtomicU64::new(0),
             missed: AtomicU64::new(0),

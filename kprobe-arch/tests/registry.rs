@@ -27,8 +27,9 @@ fn address_checks() {
     env.host.blocklist.lock().unwrap().push(add2 + 4);
     assert_eq!(register(&env, add2 + 4, ProbeKind::Kprobe), Err(Errno::EINVAL));
     env.host.blocklist.lock().unwrap().clear();
-    // kretprobe only at a function start.
+    // kretprobe only at a function start, with a sane maxactive.
     assert_eq!(register(&env, add2 + 4, ProbeKind::Kretprobe { maxactive: 0 }), Err(Errno::EINVAL));
+    assert_eq!(register(&env, add2, ProbeKind::Kretprobe { maxactive: 4097 }), Err(Errno::E2BIG));
     // Unknown ids.
     assert_eq!(env.reg().unregister(ProbeId(999)).unwrap_err().errno, Errno::ENOENT);
     assert_eq!(env.reg().enable(ProbeId(999)).unwrap_err().errno, Errno::ENOENT);

@@ -8,12 +8,11 @@
 //! instruction still executes. The kretprobe trampoline's breakpoint runs the return
 //! handlers of the calls returning there and resumes at the real return address.
 
-use alloc::sync::Arc;
 use core::sync::atomic::Ordering;
 
 use super::percpu::Frame;
 use super::snapshot::{Site, Snapshot};
-use super::ProbeRegistry;
+use super::{kretprobe, ProbeRegistry};
 use crate::arch::{Arch, StepEnd};
 use crate::probe::Entry;
 use crate::ProbeKind;
@@ -43,7 +42,7 @@ impl<A: Arch> ProbeRegistry<A> {
         let mut snap = snap;
         for _ in 0..4 {
             if let Some(site) = snap.find(addr) {
-                return self.probe_hit(site, snap.trampoline, cpu, regs);
+                return self.probe_hit(site, snap, cpu, regs);
             }
             match self.breakpoint_present(addr) {
                 Some(true) => {}
@@ -92,7 +91,7 @@ impl<A: Arch> ProbeRegistry<A> {
     }
 
     /// A hit on a probed address. Leaves the snapshot entered while a single step runs.
-    fn probe_hit(&self, site: &Site<A>, trampoline: u64, cpu: u32, regs: &mut A::Regs) -> bool {
+    fn probe_hit(&self, site: &Site<A>, snap: &Snapshot<A>, cpu: u32, regs: &mut A::Regs) -> bool {
         let busy = self.percpu.with(cpu, |state| {
             let busy = state.busy();
             if !busy {
@@ -115,7 +114,7 @@ impl<A: Arch> ProbeRegistry<A> {
                     probe.hit();
                     probe.handler.pre(&probe.info, regs);
                 }
-                ProbeKind::Kretprobe { .. } => self.kretprobe_entry(probe, trampoline, regs),
+                ProbeKind::Kretprobe { .. } => self.kretprobe_entry(probe, snap, regs),
             }
             if A::ip(regs) != pre_ip {
                 break;
@@ -160,13 +159,14 @@ impl<A: Arch> ProbeRegistry<A> {
     }
 
     /// kretprobe at its function's entry: record the call, divert its return.
-    fn kretprobe_entry(&self, probe: &Arc<Entry<A::Regs>>, trampoline: u64, regs: &mut A::Regs) {
+    fn kretprobe_entry(&self, probe: &Entry<A::Regs>, snap: &Snapshot<A>, regs: &mut A::Regs) {
+        let trampoline = snap.trampoline;
         if trampoline == 0 {
             probe.miss();
             return;
         }
         let (ret, frame) = A::entry_return(regs);
-        if self.instances.push(probe, ret, frame, trampoline) {
+        if kretprobe::record(probe, &snap.kretprobes, ret, frame, trampoline, &self.seq) {
             probe.hit();
             A::set_entry_return(regs, trampoline);
         } else {
@@ -177,7 +177,7 @@ impl<A: Arch> ProbeRegistry<A> {
     /// The trampoline's breakpoint: a kretprobed call returns.
     fn trampoline_hit(&self, snap: &Snapshot<A>, cpu: u32, regs: &mut A::Regs) -> bool {
         let frame = A::trampoline_frame(regs);
-        let Some(real) = self.instances.real_return(frame, snap.trampoline) else {
+        let Some(real) = kretprobe::real_return(&snap.kretprobes, frame, snap.trampoline) else {
             return false;
         };
         let busy = self.percpu.with(cpu, |state| {
@@ -188,15 +188,15 @@ impl<A: Arch> ProbeRegistry<A> {
             busy
         });
         let busy = busy.unwrap_or(true);
-        while let Some(inst) = self.instances.pop_newest(frame) {
+        while let Some(probe) = kretprobe::take_newest(&snap.kretprobes, frame) {
             A::set_ip(regs, real);
-            if !inst.probe.live.load(Ordering::Relaxed) {
+            if !probe.live.load(Ordering::Relaxed) {
                 continue;
             }
             if busy {
-                inst.probe.miss();
+                probe.miss();
             } else {
-                inst.probe.handler.ret(&inst.probe.info, regs);
+                probe.handler.ret(&probe.info, regs);
             }
         }
         A::set_ip(regs, real);

@@ -17,23 +17,27 @@ use alloc::boxed::Box;
 use alloc::collections::BTreeMap;
 use alloc::sync::Arc;
 use alloc::vec::Vec;
-use core::sync::atomic::Ordering;
+use core::sync::atomic::{AtomicU64, Ordering};
 
 use syscall_abi::{err, Errno, Result};
 
 use crate::arch::Arch;
 use crate::probe::Entry;
 use crate::{KprobeHost, ProbeId, ProbeInfo, ProbeKind, ProbeSpec, ProbeStats};
-use kretprobe::Instances;
+pub(crate) use kretprobe::Pool;
 use percpu::PerCpu;
 use snapshot::{Grace, Published, Site, Snapshot};
+
+/// Largest `maxactive` of a kretprobe (Linux's `KRETPROBE_MAXACTIVE_MAX`).
+pub const MAXACTIVE_MAX: u32 = 4096;
 
 /// Registered probes of one architecture engine `A`, and its trap handlers.
 pub struct ProbeRegistry<A: Arch> {
     host: Arc<dyn KprobeHost>,
     published: Published<A>,
     percpu: PerCpu<A>,
-    instances: Instances<A::Regs>,
+    /// Orders kretprobe instances (newest return handlers run first).
+    seq: AtomicU64,
     inner: spin::Mutex<Inner<A>>,
 }
 
@@ -59,12 +63,11 @@ struct Inner<A: Arch> {
     sites: BTreeMap<u64, SiteState<A>>,
     /// The trampoline slot (0 until the first kretprobe).
     trampoline: u64,
-    /// Sum of `maxactive` of registered kretprobes.
-    kret_reserved: usize,
     /// Instructions of sites removed since the last publish.
     released: Vec<Arc<A::Insn>>,
-    /// Unregistered kretprobes with instances in flight.
-    zombies: Vec<Arc<Entry<A::Regs>>>,
+    /// Unregistered kretprobes, listed for the trampoline until no CPU can still record an
+    /// instance (the grace period after their removal) and none is in flight.
+    zombies: Vec<(Arc<Entry<A::Regs>>, Grace)>,
     /// What waits for a grace period.
     pending: Vec<Retired<A>>,
 }
@@ -76,8 +79,6 @@ struct Retired<A: Arch> {
     snapshot: Option<Box<Snapshot<A>>>,
     /// Instructions (slots) of removed sites.
     released: Vec<Arc<A::Insn>>,
-    /// Probes whose last reference must not drop in trap context.
-    dying: Vec<Arc<Entry<A::Regs>>>,
 }
 
 impl<A: Arch> ProbeRegistry<A> {
@@ -87,13 +88,12 @@ impl<A: Arch> ProbeRegistry<A> {
             host,
             published: Published::new(),
             percpu: PerCpu::new(),
-            instances: Instances::new(),
+            seq: AtomicU64::new(0),
             inner: spin::Mutex::new(Inner {
                 next_id: 1,
                 probes: BTreeMap::new(),
                 sites: BTreeMap::new(),
                 trampoline: 0,
-                kret_reserved: 0,
                 released: Vec::new(),
                 zombies: Vec::new(),
                 pending: Vec::new(),
@@ -140,6 +140,9 @@ impl<A: Arch> ProbeRegistry<A> {
                 return err(Errno::EINVAL, "kretprobe not at a function start");
             }
             ProbeKind::Kretprobe { maxactive: 0 } => host.possible_cpus().saturating_mul(2).max(10),
+            ProbeKind::Kretprobe { maxactive } if maxactive > MAXACTIVE_MAX => {
+                return err(Errno::E2BIG, "kretprobe maxactive too big");
+            }
             ProbeKind::Kretprobe { maxactive } => maxactive,
         };
         let mut inner = self.inner.lock();
@@ -164,10 +167,6 @@ impl<A: Arch> ProbeRegistry<A> {
         inner.probes.insert(id, Registered { entry, enabled: spec.enabled });
         if let Some(site) = inner.sites.get_mut(&spec.addr) {
             site.ids.push(id);
-        }
-        if maxactive != 0 {
-            inner.kret_reserved += maxactive as usize;
-            self.instances.reserve(inner.kret_reserved);
         }
         if let Err(e) = self.sync(&mut inner) {
             self.remove(&mut inner, id);
@@ -248,10 +247,8 @@ impl<A: Arch> ProbeRegistry<A> {
         let Some(p) = inner.probes.remove(&id) else { return };
         p.entry.live.store(false, Ordering::SeqCst);
         if p.entry.is_kretprobe() {
-            inner.kret_reserved = inner.kret_reserved.saturating_sub(p.entry.maxactive as usize);
-            if p.entry.active.load(Ordering::SeqCst) != 0 {
-                inner.zombies.push(p.entry.clone());
-            }
+            // Its grace period is recorded when the next publish drops it from the sites.
+            inner.zombies.push((p.entry.clone(), Grace::never()));
         }
         let addr = p.entry.info.addr;
         if let Some(site) = inner.sites.get_mut(&addr) {
@@ -301,9 +298,20 @@ impl<A: Arch> ProbeRegistry<A> {
                 sites.push(Site { addr, insn: site.insn.clone(), probes });
             }
         }
-        let old = self.published.publish(Snapshot { sites, trampoline: inner.trampoline });
+        let kretprobes = inner
+            .probes
+            .values()
+            .filter(|p| p.entry.is_kretprobe())
+            .map(|p| p.entry.clone())
+            .chain(inner.zombies.iter().map(|(z, _)| z.clone()))
+            .collect();
+        let old = self.published.publish(Snapshot { sites, kretprobes, trampoline: inner.trampoline });
+        let grace = self.published.grace();
+        for (_, g) in inner.zombies.iter_mut().filter(|(_, g)| g.is_never()) {
+            *g = grace.clone();
+        }
         let released = core::mem::take(&mut inner.released);
-        inner.pending.push(Retired { grace: self.published.grace(), snapshot: Some(old), released, dying: Vec::new() });
+        inner.pending.push(Retired { grace, snapshot: Some(old), released });
         // Arm.
         let mut result = Ok(());
         for addr in to_arm {
@@ -318,7 +326,9 @@ impl<A: Arch> ProbeRegistry<A> {
         result
     }
 
-    /// Frees what waited for a grace period that has passed.
+    /// Frees what waited for a grace period that has passed, and forgets unregistered
+    /// kretprobes no CPU can use any more (the snapshots listing them hold the last
+    /// references, so those drop here, in writer context, never in a trap).
     fn reclaim(&self, inner: &mut Inner<A>) {
         let mut i = 0;
         while i < inner.pending.len() {
@@ -326,30 +336,14 @@ impl<A: Arch> ProbeRegistry<A> {
                 i += 1;
                 continue;
             }
-            let Retired { grace: _, snapshot, released, dying } = inner.pending.swap_remove(i);
-            // A handler that saw this snapshot may have recorded kretprobe instances of a
-            // probe unregistered since: keep such probes until their instances are gone, so
-            // that the last reference never drops in trap context.
-            for probe in snapshot.iter().flat_map(|s| s.sites.iter()).flat_map(|s| s.probes.iter()) {
-                let dead = !probe.live.load(Ordering::SeqCst) && probe.active.load(Ordering::SeqCst) != 0;
-                if dead && !inner.zombies.iter().any(|z| Arc::ptr_eq(z, probe)) {
-                    inner.zombies.push(probe.clone());
-                }
-            }
+            let Retired { grace: _, snapshot, released } = inner.pending.swap_remove(i);
+            drop(snapshot);
             for insn in &released {
                 A::release(&*self.host, insn);
             }
-            drop(dying);
         }
-        // Zombies without instances: drop them after one more grace period (a trap handler
-        // may still hold the instance it just finished).
-        if inner.zombies.iter().any(|z| z.active.load(Ordering::SeqCst) == 0) {
-            let (dying, alive) =
-                core::mem::take(&mut inner.zombies).into_iter().partition(|z| z.active.load(Ordering::SeqCst) == 0);
-            inner.zombies = alive;
-            let grace = self.published.grace();
-            inner.pending.push(Retired { grace, snapshot: None, released: Vec::new(), dying });
-        }
+        let published = &self.published;
+        inner.zombies.retain(|(z, g)| g.is_never() || !published.passed(g) || z.active.load(Ordering::SeqCst) != 0);
     }
 
     /// Frees what earlier changes had to leave in place because a trap handler was running
@@ -399,7 +393,8 @@ impl<A: Arch> Drop for ProbeRegistry<A> {
         for insn in inner.released.drain(..) {
             A::release(&*self.host, &insn);
         }
-        if inner.trampoline != 0 && self.instances.len() == 0 {
+        let in_flight = inner.probes.values().map(|p| &p.entry).chain(inner.zombies.iter().map(|(z, _)| z));
+        if inner.trampoline != 0 && in_flight.into_iter().all(|e| e.active.load(Ordering::SeqCst) == 0) {
             self.host.free_insn_slot(inner.trampoline);
         }
     }

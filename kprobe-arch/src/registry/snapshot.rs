@@ -33,13 +33,16 @@ pub(crate) struct Site<A: Arch> {
 pub(crate) struct Snapshot<A: Arch> {
     /// Sorted by address.
     pub(crate) sites: Vec<Site<A>>,
+    /// Every kretprobe that may have instances in flight (registered, and unregistered
+    /// ones until their grace period passed and their instances are gone).
+    pub(crate) kretprobes: Vec<Arc<Entry<A::Regs>>>,
     /// Address of the kretprobe trampoline's breakpoint (0: none yet).
     pub(crate) trampoline: u64,
 }
 
 impl<A: Arch> Snapshot<A> {
     pub(crate) fn empty() -> Self {
-        Snapshot { sites: Vec::new(), trampoline: 0 }
+        Snapshot { sites: Vec::new(), kretprobes: Vec::new(), trampoline: 0 }
     }
 
     pub(crate) fn find(&self, addr: u64) -> Option<&Site<A>> {
@@ -56,9 +59,24 @@ struct CpuPresence {
 }
 
 /// The CPUs that were inside the hit path when a snapshot was replaced.
+#[derive(Clone)]
 pub(crate) struct Grace {
     /// (CPU, its `exits` at the time).
     busy: Vec<(usize, u64)>,
+    /// Not recorded yet: never passes.
+    never: bool,
+}
+
+impl Grace {
+    /// A grace period that does not pass until replaced by a recorded one.
+    pub(crate) fn never() -> Self {
+        Grace { busy: Vec::new(), never: true }
+    }
+
+    /// Whether this is [`never`](Self::never).
+    pub(crate) fn is_never(&self) -> bool {
+        self.never
+    }
 }
 
 /// The published snapshot and the per-CPU presence in the hit path.
@@ -114,15 +132,16 @@ impl<A: Arch> Published<A> {
             .filter(|(_, c)| c.nest.load(Ordering::SeqCst) != 0)
             .map(|(i, c)| (i, c.exits.load(Ordering::SeqCst)))
             .collect();
-        Grace { busy }
+        Grace { busy, never: false }
     }
 
     /// Whether every CPU inside at `grace` has left since.
     pub(crate) fn passed(&self, grace: &Grace) -> bool {
-        grace.busy.iter().all(|&(i, exits)| {
-            let c = &self.cpus[i];
-            c.nest.load(Ordering::SeqCst) == 0 || c.exits.load(Ordering::SeqCst) != exits
-        })
+        !grace.never
+            && grace.busy.iter().all(|&(i, exits)| {
+                let c = &self.cpus[i];
+                c.nest.load(Ordering::SeqCst) == 0 || c.exits.load(Ordering::SeqCst) != exits
+            })
     }
 
     /// Publishes `new` and returns the replaced snapshot, still in its box: handlers hold

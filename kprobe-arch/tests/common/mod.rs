@@ -39,30 +39,43 @@ pub struct TestHost {
     pub mask_if: std::sync::atomic::AtomicBool,
 }
 
-fn map_rwx(len: usize, hint: u64) -> u64 {
-    // SAFETY: an anonymous private mapping; the hint is only a hint (no MAP_FIXED).
+/// An RWX mapping of `len` bytes: anywhere (`at` = None) or exactly at `at` if that range
+/// is free (`MAP_FIXED_NOREPLACE`), else None.
+fn try_map_rwx(len: usize, at: Option<u64>) -> Option<u64> {
+    let flags = libc::MAP_PRIVATE | libc::MAP_ANONYMOUS | if at.is_some() { libc::MAP_FIXED_NOREPLACE } else { 0 };
+    // SAFETY: an anonymous private mapping; MAP_FIXED_NOREPLACE never replaces a mapping.
     let p = unsafe {
         libc::mmap(
-            hint as *mut libc::c_void,
+            at.unwrap_or(0) as *mut libc::c_void,
             len,
             libc::PROT_READ | libc::PROT_WRITE | libc::PROT_EXEC,
-            libc::MAP_PRIVATE | libc::MAP_ANONYMOUS,
+            flags,
             -1,
             0,
         )
     };
-    assert_ne!(p, libc::MAP_FAILED, "mmap failed");
-    p as u64
+    (p != libc::MAP_FAILED).then_some(p as u64)
+}
+
+fn map_rwx(len: usize) -> u64 {
+    try_map_rwx(len, None).expect("mmap failed")
+}
+
+/// A mapping more than 4 GiB away from `base`.
+fn map_rwx_far(len: usize, base: u64) -> u64 {
+    (1..64u64)
+        .flat_map(|k| [base.wrapping_add(k << 36), base.wrapping_sub(k << 36)])
+        .filter(|&a| a > (1 << 32) && a < (1 << 47) - (1 << 32))
+        .find_map(|a| try_map_rwx(len, Some(a)).filter(|&p| p.abs_diff(base) > (4 << 30)))
+        .expect("no far mapping")
 }
 
 impl TestHost {
     fn new(far: bool) -> TestHost {
-        let base = map_rwx(REGION, 0);
+        let base = map_rwx(REGION);
         let slot_base = if far {
-            // Slots 64 GiB away: out of RIP-relative reach of the code.
-            let s = map_rwx(REGION, base.wrapping_add(64 << 30));
-            assert!(s.abs_diff(base) > (4u64 << 30), "far mapping landed near");
-            s
+            // Slots 64 GiB (or more) away: out of RIP-relative reach of the code.
+            map_rwx_far(REGION, base)
         } else {
             base + SLOTS_AT as u64
         };
