@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # Builds the demo kernel for x86_64-unknown-none with Debian's rustc-web 1.85 (-Zbuild-std),
 # links it with rustup's rust-lld and testkernel/linker.ld, and copies the result to
-# target/kernel-image/testkernel.elf (a multiboot1 image for `qemu-system-x86_64 -kernel`).
+# target/kernel-image/testkernel.elf (a multiboot1 image for `qemu-system-x86_64 -kernel`),
+# with its symbol table written into the `.kallsyms` section (scripts/kallsyms.py).
 #
 # Usage: scripts/build-kernel.sh [--debug]   (release by default)
 # Environment: KERNEL_TARGET_DIR (default: <repo>/target/kernel-x86_64), OUT_DIR (default:
@@ -26,15 +27,24 @@ FLAGS=(
 release=()
 [[ "$PROFILE" == release ]] && release=(--release)
 
+# Cargo does not track the linker script: relink when it changed since the last build
+# (removing the binary's outputs makes cargo rebuild just that unit).
+ELF="$TARGET_DIR/x86_64-unknown-none/$PROFILE/testkernel"
+if [[ -e "$ELF" && "$ROOT/testkernel/linker.ld" -nt "$ELF" ]]; then
+    rm -f "$ELF" "$TARGET_DIR/x86_64-unknown-none/$PROFILE/deps/testkernel-"*
+fi
+
 cd "$ROOT/testkernel"
 RUSTC=/usr/bin/rustc RUSTC_BOOTSTRAP=1 CARGO_TARGET_DIR="$TARGET_DIR" \
     RUSTFLAGS="${FLAGS[*]}" \
     /usr/bin/cargo build --quiet "${release[@]}" --bin testkernel \
     -Zbuild-std=core,alloc -Zbuild-std-features=compiler-builtins-mem --target x86_64-unknown-none
 
-ELF="$TARGET_DIR/x86_64-unknown-none/$PROFILE/testkernel"
 mkdir -p "$OUT"
 cp "$ELF" "$OUT/testkernel.elf"
+
+# kallsyms: write the symbol table into the reserved `.kallsyms` section (no address moves).
+python3 "$ROOT/scripts/kallsyms.py" "$OUT/testkernel.elf"
 
 # QEMU loads the image flat (a.out kludge): every PT_LOAD's file offset minus its physical
 # address must be one constant, and the multiboot header must lie in the first 8 KiB.

@@ -59,6 +59,7 @@ fn build_root(initrd: &'static [u8]) -> Arc<Tty> {
     };
     log::info!("initramfs: {} entries, {} bytes", stats.entries, stats.bytes);
     let procfs = ProcFs::new(Arc::new(KernelProcSource));
+    let _ = procfs.add_file("kallsyms", Arc::new(crate::fs::procfs::kallsyms::generate));
     if let Err(e) = vfs.mount(b"/proc", procfs.root()) {
         log::error!("mount /proc: {e:?}");
     }
@@ -66,6 +67,7 @@ fn build_root(initrd: &'static [u8]) -> Arc<Tty> {
     if let Err(e) = vfs.mount(b"/sys", sysfs.root()) {
         log::error!("mount /sys: {e:?}");
     }
+    crate::trace::init(&vfs, &sysfs);
     VFS.call_once(|| vfs);
     PROCFS.call_once(|| procfs);
     SYSFS.call_once(|| sysfs);
@@ -128,6 +130,11 @@ extern "C" fn init_start(_arg: u64) {
 pub fn start(params: BootParams) -> ! {
     log::info!("cmdline: {}", params.cmdline);
     crate::syscall::dispatch::set_strace(crate::cmdline::has_flag(params.cmdline, "strace"));
+    crate::kallsyms::init();
+    crate::probe::hooks::init();
+    crate::probe::host::init();
+    crate::probe::bench::run_if_requested(params.cmdline);
+    crate::probe::selftest::run_if_requested(params.cmdline);
     let tty = build_root(params.initrd);
     crate::task::bpf_glue::init();
     let fs = Arc::new(Mutex::new(FsContext::new(vfs())));

@@ -18,13 +18,16 @@ pub mod boot;
 pub mod bpf;
 pub mod cmdline;
 pub mod fs;
+pub mod kallsyms;
 pub mod mm;
+pub mod probe;
 pub mod proc;
 pub mod sync;
 pub mod syscall;
 #[cfg(target_os = "none")]
 pub mod task;
 pub mod time;
+pub mod trace;
 pub mod user;
 
 /// The kernel's result type: Linux errno values from `syscall-abi`.

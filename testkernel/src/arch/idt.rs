@@ -3,6 +3,14 @@
 //! 0) in `orig_rax` — and calls [`super::trap::trap_dispatch`] with the vector; the
 //! common exit (`trap_return`) restores it and `iretq`s. The `syscall` entry builds the
 //! same frame and leaves through the same exit.
+//!
+//! `#BP` (`int3`) and `#DB` from kernel mode enter through `trap_int3_entry` /
+//! `trap_debug_entry`, which first move the CPU's 5-word frame [`KERNEL_TRAP_GAP`] bytes
+//! lower (Linux's `create_gap`): the probe engine emulates `push`/`call` by writing below
+//! the interrupted stack pointer, which must not be this trap's own frame. The gap is
+//! simply abandoned on exit: `iretq` reloads RSP from the (possibly changed) frame. From
+//! user mode they go straight to the ordinary stubs (the CPU switched to the task's kernel
+//! stack).
 
 use core::ptr::addr_of_mut;
 
@@ -13,6 +21,7 @@ core::arch::global_asm!(
     .section .text.trap, "ax"
     .balign 16
     .global trap_stubs
+    .type trap_stubs, @function
 trap_stubs:
     .set vec, 0
     .rept 256
@@ -27,7 +36,10 @@ trap_stubs:
     .set vec, vec + 1
     .endr
 
+    .size trap_stubs, . - trap_stubs
+
     .balign 16
+    .type trap_common, @function
 trap_common:
     pushq %rsi
     pushq %rdx
@@ -50,6 +62,7 @@ trap_common:
     call trap_dispatch
     addq $8, %rsp
     .global trap_return
+    .type trap_return, @function
 trap_return:
     popq %r15
     popq %r14
@@ -68,12 +81,54 @@ trap_return:
     popq %rdi
     addq $8, %rsp
     iretq
+    .size trap_return, . - trap_return
+    .size trap_common, . - trap_common
+
+    .balign 16
+    .global trap_int3_entry
+    .type trap_int3_entry, @function
+trap_int3_entry:
+    testb $3, 8(%rsp)
+    jnz trap_stubs + 3 * 16
+    subq ${shift} - 40, %rsp
+    .rept 5
+    pushq ({shift} - 40 + 32)(%rsp)
+    .endr
+    jmp trap_stubs + 3 * 16
+    .size trap_int3_entry, . - trap_int3_entry
+
+    .balign 16
+    .global trap_debug_entry
+    .type trap_debug_entry, @function
+trap_debug_entry:
+    testb $3, 8(%rsp)
+    jnz trap_stubs + 1 * 16
+    subq ${shift} - 40, %rsp
+    .rept 5
+    pushq ({shift} - 40 + 32)(%rsp)
+    .endr
+    jmp trap_stubs + 1 * 16
+    .size trap_debug_entry, . - trap_debug_entry
     "#,
+    shift = const KERNEL_TRAP_SHIFT,
     options(att_syntax)
 );
 
+/// How far `trap_int3_entry`/`trap_debug_entry` move a kernel-mode frame down: a multiple
+/// of 16 (the stack keeps the alignment the CPU gave it) of at least 40 (the frame) + 128.
+const KERNEL_TRAP_SHIFT: u64 = 176;
+
+/// Bytes between a kernel-mode `#BP`/`#DB`'s interrupted stack pointer and the top of the
+/// frame it saves (at least this much; the CPU's 16-byte alignment may add 8): room for
+/// emulated pushes (Linux's int3 gap is 8 bytes; 16 words are asked for here).
+pub const KERNEL_TRAP_GAP: u64 = KERNEL_TRAP_SHIFT;
+
+const _: () = assert!(KERNEL_TRAP_SHIFT % 16 == 0 && KERNEL_TRAP_SHIFT >= 40 + 128);
+
 extern "C" {
     static trap_stubs: u8;
+    static trap_int3_entry: u8;
+    static trap_debug_entry: u8;
 }
 
 #[repr(C, align(16))]
@@ -89,13 +144,17 @@ struct Pointer {
 
 /// Fills and loads the IDT: interrupt gates (interrupts off on entry) for every vector;
 /// `int3` (3) and `into` (4) callable from user mode like Linux; double faults and NMIs on
-/// their own IST stacks.
+/// their own IST stacks; `#DB` and `#BP` through their gap-making entries.
 pub fn init() {
     let stubs = core::ptr::addr_of!(trap_stubs) as u64;
     // SAFETY: runs once at boot with interrupts disabled; nothing else touches the IDT.
     let idt = unsafe { &mut *addr_of_mut!(IDT) };
     for v in 0..256u64 {
-        let h = stubs + v * 16;
+        let h = match v {
+            1 => core::ptr::addr_of!(trap_debug_entry) as u64,
+            3 => core::ptr::addr_of!(trap_int3_entry) as u64,
+            _ => stubs + v * 16,
+        };
         let dpl: u64 = if v == 3 || v == 4 { 3 } else { 0 };
         let ist: u64 = match v {
             8 => u64::from(IST_DOUBLE_FAULT),

@@ -55,10 +55,13 @@ pub fn ticks() -> u64 {
     TICKS.load(Ordering::Relaxed)
 }
 
-/// The timer interrupt (IRQ 0): counts, wakes expired sleepers, asks for a reschedule.
-pub fn tick() {
+/// The timer interrupt (IRQ 0; `f`: the interrupted registers): counts, wakes expired
+/// sleepers, asks for a reschedule, samples CPU clock perf events and runs pending perf
+/// irq_work.
+pub fn tick(f: &super::trap::TrapFrame) {
     TICKS.fetch_add(1, Ordering::Relaxed);
     crate::task::sched::timer_tick(crate::time::monotonic_ns());
+    crate::trace::timer_tick(f);
 }
 
 struct TscClock;

@@ -156,7 +156,7 @@ extern "C" fn trap_dispatch(f: &mut TrapFrame, vector: u64) {
             }
             pic::eoi(irq);
             if irq == 0 {
-                super::timer::tick();
+                super::timer::tick(f);
             }
         }
         _ => log::warn!("unexpected interrupt vector {vector}"),

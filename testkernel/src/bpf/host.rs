@@ -13,8 +13,11 @@
 //! | perf event fds | [`set_perf_event_lookup`](KernelBpfHost::set_perf_event_lookup) | none: no fd is a perf event |
 //! | tracing (links) | [`set_tracing`](KernelBpfHost::set_tracing) | none (`LINK_CREATE` `EBADF`/`ENOENT`) |
 //! | CPUs | [`set_possible_cpus`](KernelBpfHost::set_possible_cpus) | 1 |
+//! | kernel memory reads (`bpf_probe_read_kernel`) | [`set_kernel_reader`](KernelBpfHost::set_kernel_reader) | none: `EFAULT` |
 //!
-//! Time comes from [`crate::time`]; kallsyms lookups answer "unknown" for now.
+//! Time comes from [`crate::time`]; kallsyms lookups go to `crate::kallsyms`. A perf event
+//! in a `perf_event_array` is the perf-event crate's `PerfEvent`
+//! ([`BpfHost::perf_event_output_target`] downcasts to it).
 
 use alloc::boxed::Box;
 use alloc::format;
@@ -22,6 +25,7 @@ use alloc::sync::Arc;
 use core::sync::atomic::{AtomicU32, AtomicU64, Ordering};
 
 use bpf_subsys::attach::TracingHost;
+use bpf_subsys::helpers::PerfEventOutput;
 use bpf_subsys::host::Capability;
 use bpf_subsys::object::{BpfFile, BpfObject, FdTarget, FileMode, Registry, UserRef};
 use bpf_subsys::BpfHost;
@@ -45,6 +49,10 @@ pub type CurrentFn = Box<dyn Fn() -> Option<Arc<dyn BpfProcess>> + Send + Sync>;
 /// stores for it.
 pub type PerfEventLookup = Box<dyn Fn(&dyn FileOps) -> Option<Arc<dyn FdObject>> + Send + Sync>;
 
+/// Reads kernel memory that may be unmapped (`copy_from_kernel_nofault`): `EFAULT` for an
+/// address that is not mapped kernel memory, never a fault.
+pub type KernelReader = fn(&mut [u8], u64) -> Result<()>;
+
 /// `HZ` of [`BpfHost::jiffies`] (Linux x86_64 defconfig: 1000).
 pub const JIFFIES_HZ: u64 = 1000;
 /// Linux `INITIAL_JIFFIES` for 64-bit `jiffies_64`: 5 minutes before the 32-bit wrap.
@@ -63,6 +71,7 @@ pub struct KernelBpfHost {
     random: Once<fn() -> u32>,
     perf_events: Once<PerfEventLookup>,
     tracing: Once<Arc<dyn TracingHost>>,
+    kernel_reader: Once<KernelReader>,
     possible_cpus: AtomicU32,
     rng: AtomicU64,
 }
@@ -80,6 +89,7 @@ impl KernelBpfHost {
             random: Once::new(),
             perf_events: Once::new(),
             tracing: Once::new(),
+            kernel_reader: Once::new(),
             possible_cpus: AtomicU32::new(1),
             rng: AtomicU64::new(0),
         })
@@ -118,6 +128,11 @@ impl KernelBpfHost {
     /// Registers the tracing side that links attach through (once).
     pub fn set_tracing(&self, t: Arc<dyn TracingHost>) {
         self.tracing.call_once(|| t);
+    }
+
+    /// Registers how kernel memory is read for `bpf_probe_read_kernel` (once).
+    pub fn set_kernel_reader(&self, f: KernelReader) {
+        self.kernel_reader.call_once(|| f);
     }
 
     /// Sets the number of possible CPUs (≥ 1; before the first map is created).
@@ -183,7 +198,18 @@ impl BpfHost for KernelBpfHost {
     }
 
     fn ktime_ns(&self) -> u64 {
-        crate::time::monotonic_ns()
+        crate::probe::targets::ktime_get_mono_fast_ns()
+    }
+
+    fn kallsyms_lookup_name(&self, name: &[u8]) -> Option<u64> {
+        crate::kallsyms::lookup_name(name)
+    }
+
+    fn kallsyms_lookup_addr(&self, addr: u64, name: &mut [u8]) -> Option<bpf_subsys::host::Ksym> {
+        let (start, size, sym) = crate::kallsyms::lookup_addr(addr)?;
+        let n = sym.len().min(name.len());
+        name[..n].copy_from_slice(&sym.as_bytes()[..n]);
+        Some(bpf_subsys::host::Ksym { start, size, name_len: n })
     }
 
     fn jiffies(&self) -> u64 {
@@ -261,6 +287,17 @@ impl BpfHost for KernelBpfHost {
 
     fn tracing(&self) -> Option<&dyn TracingHost> {
         self.tracing.get().map(|t| &**t)
+    }
+
+    fn perf_event_output_target<'o>(&self, event: &'o dyn FdObject) -> Option<&'o dyn PerfEventOutput> {
+        perf_event::Perf::as_event(event).map(|e| e as &dyn PerfEventOutput)
+    }
+
+    fn copy_from_kernel_nofault(&self, dst: &mut [u8], src: u64) -> Result<()> {
+        match self.kernel_reader.get() {
+            Some(read) => read(dst, src),
+            None => err(Errno::EFAULT, "no kernel memory reader registered"),
+        }
     }
 
     fn send_signal(&self, sig: u32, thread: bool) -> Result<()> {

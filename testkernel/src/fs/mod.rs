@@ -20,6 +20,7 @@ pub mod rootfs;
 pub mod stat;
 pub mod sysfs;
 pub mod tmpfs;
+pub mod tracefs;
 pub mod vfs;
 
 pub use fdtable::FdTable;

@@ -27,6 +27,7 @@
 //! `anon_inode:[eventfd]`), which may resolve nowhere; the VFS opens
 //! [`magic_link_target`] instead of following such a link, as Linux does.
 
+pub mod kallsyms;
 pub mod node;
 pub mod pid;
 pub mod source;

@@ -39,8 +39,9 @@ pub fn set_strace(on: bool) {
 #[no_mangle]
 pub extern "C" fn syscall_dispatch(f: &mut TrapFrame) {
     let nr = f.orig_rax;
+    crate::trace::syscall_enter(f);
     let args = [f.rdi, f.rsi, f.rdx, f.r10, f.r8, f.r9];
-    let res = dispatch(f, nr);
+    let res = crate::probe::targets_sys::call_syscall(f, nr);
     if res == Err(Errno::EPIPE) && matches!(nr, 1 | 18 | 20 | 296 | 328) {
         // Linux's pipe_write sends SIGPIPE to the writer along with EPIPE.
         let me = sched::current();
@@ -55,6 +56,11 @@ pub extern "C" fn syscall_dispatch(f: &mut TrapFrame) {
         log::info!("[{tid}] {}({:#x}, {:#x}, {:#x}, {:#x}) = {:#x}", name(nr), args[0], args[1], args[2], args[3], ret);
     }
     f.rax = ret;
+    // `rt_sigreturn` leaves orig_rax at -1 ("not in a system call"): no sys_exit event, as on
+    // Linux; `execve` rebuilt the frame, so the number is the one saved at entry. Also runs
+    // the perf irq_work queued during the call (wake-ups of perf fds and trace_pipe).
+    let exit_nr = if f.orig_rax == u64::MAX { u64::MAX } else { nr };
+    crate::trace::syscall_exit(f, exit_nr, ret);
     crate::task::return_to_user(f);
 }
 
@@ -102,7 +108,9 @@ fn sys_stats() -> SysStats {
     }
 }
 
-fn dispatch(f: &mut TrapFrame, nr: u64) -> KResult<u64> {
+/// Runs system call `nr` with the arguments in `f` (the `__x64_sys_<name>` probe targets
+/// call this too).
+pub fn dispatch(f: &mut TrapFrame, nr: u64) -> KResult<u64> {
     let (a0, a1, a2, a3, a4, a5) = (f.rdi, f.rsi, f.rdx, f.r10, f.r8, f.r9);
     let task = sched::current();
     let p = task.process.clone();
@@ -248,6 +256,12 @@ fn dispatch(f: &mut TrapFrame, nr: u64) -> KResult<u64> {
         293 => pipe::sys_pipe2(&mem, files, a0, a1 as u32),
         295 => fs_rw::sys_preadv(&mem, files, fd(a0), a1, a2, a3 as i64),
         296 => fs_rw::sys_pwritev(&mem, files, fd(a0), a1, a2, a3 as i64),
+        298 => match crate::trace::perf() {
+            Some(perf) => {
+                super::perf::sys_perf_event_open(perf, files, a0, a1 as u32 as i32, a2 as u32 as i32, fd(a3), a4)
+            }
+            None => Err(Errno::ENOSYS),
+        },
         302 => rlimit::sys_prlimit64(&Limits, p.pid, &p.rlimits, files, &mem, a0 as u32 as i32, a1 as u32, a2, a3),
         316 => fs_dir::sys_renameat2(&cx, fd(a0), a1, fd(a2), a3, a4 as u32),
         318 => info::sys_getrandom(&mem, &|b: &mut [u8]| crate::boot::random().fill(b), a0, a1, a2 as u32),

@@ -68,7 +68,7 @@ pub fn open_path(cx: &FsCall<'_>, dirfd: i32, path: &[u8], flags: u32, mode: u32
     // `O_PATH` keeps only its own flags (Linux masks `O_LARGEFILE` away with the rest).
     let largefile = if is_path { 0 } else { O_LARGEFILE };
     let status = (flags & !(O_CREAT | O_EXCL | O_NOCTTY | O_TRUNC | O_CLOEXEC)) | largefile;
-    open_location(&loc, ctx_parent, status)
+    crate::probe::targets::call_vfs_open(&loc, status, || open_location(&loc, ctx_parent, status))
 }
 
 fn parent_ino(vfs: &Vfs, loc: &Location) -> u64 {
@@ -123,10 +123,14 @@ fn open_create(
 
 /// `openat(dirfd, path, flags, mode)`: the new fd.
 pub fn sys_openat(cx: &FsCall<'_>, dirfd: i32, path: u64, flags: u32, mode: u32) -> KResult<u64> {
-    let path = cx.read_path(path)?;
-    let file = open_path(cx, dirfd, &path, flags, mode)?;
-    let fd = cx.files.lock().install(file, flags & O_CLOEXEC != 0)?;
-    Ok(fd as u64)
+    crate::probe::targets::call_do_sys_openat2(dirfd, path, flags, mode, || {
+        let path = cx.read_path(path)?;
+        let file = crate::probe::targets::call_do_filp_open(dirfd, &path, flags, mode, || {
+            open_path(cx, dirfd, &path, flags, mode)
+        })?;
+        let fd = cx.files.lock().install(file, flags & O_CLOEXEC != 0)?;
+        Ok(fd as u64)
+    })
 }
 
 /// `open(path, flags, mode)` = `openat(AT_FDCWD, ...)`.

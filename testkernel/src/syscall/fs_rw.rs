@@ -314,10 +314,15 @@ fn transfer(
             return Err(Errno::EINVAL);
         }
     }
-    let done = match dir {
-        Dir::Read => do_read(mem, &file, &segs, pos)?,
-        Dir::Write => do_write(mem, &file, &segs, pos)?,
+    let (addr, n, vectored) = match bufs {
+        UserBufs::One { buf, count } => (buf, count, false),
+        UserBufs::Iov { iov, iovcnt } => (iov, iovcnt, true),
     };
+    let write = matches!(dir, Dir::Write);
+    let done = crate::probe::targets::call_vfs_rw(&file, write, vectored, addr, n, pos, || match dir {
+        Dir::Read => do_read(mem, &file, &segs, pos),
+        Dir::Write => do_write(mem, &file, &segs, pos),
+    })?;
     Ok(done as u64)
 }
 

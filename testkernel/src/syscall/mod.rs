@@ -19,6 +19,7 @@ pub mod futex;
 pub mod ids;
 pub mod info;
 pub mod mm;
+pub mod perf;
 pub mod pipe;
 pub mod poll;
 #[cfg(target_os = "none")]

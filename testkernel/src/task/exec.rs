@@ -129,6 +129,7 @@ pub fn execve(vfs: &Vfs, frame: &mut TrapFrame, path: &[u8], argv: &[Vec<u8>], e
     p.execed.store(true, Ordering::SeqCst);
     p.vfork_done.store(true, Ordering::SeqCst);
     p.vfork_wait.wake_all();
+    crate::trace::process_exec(path, me.tid);
     Ok(())
 }
 

@@ -41,8 +41,15 @@ pub fn exit_group(status: i32) -> ! {
     exit_thread(status)
 }
 
-/// Ends the running thread (`exit`); the process ends with the last thread.
+/// Ends the running thread (`exit`) through the Linux-named probe target `do_exit`
+/// ([`__exit_thread`] does the work).
+#[inline(always)]
 pub fn exit_thread(status: i32) -> ! {
+    crate::probe::targets_task::do_exit(i64::from(status))
+}
+
+/// Ends the running thread (`exit`); the process ends with the last thread.
+pub fn __exit_thread(status: i32) -> ! {
     let me = sched::current();
     let p = me.process.clone();
     // CLONE_CHILD_CLEARTID / set_tid_address, and the robust futex list.
@@ -57,6 +64,7 @@ pub fn exit_thread(status: i32) -> ! {
             FUTEXES.clear_child_tid(space, &UserSpace(&mm), ctid);
         }
     }
+    crate::trace::process_exit(&me);
     let last = {
         let mut e = p.exit.lock();
         e.live_threads = e.live_threads.saturating_sub(1);

@@ -68,9 +68,16 @@ extern "C" fn user_task_start(_arg: u64) {
 /// `do_set_thread_area_64`).
 const TASK_SIZE_MAX: u64 = 0x7fff_ffff_f000;
 
+/// `clone(flags, newsp, parent_tid, child_tid, tls)` through the Linux-named probe target
+/// `kernel_clone` ([`__clone`] does the work).
+#[inline(always)]
+pub fn clone(frame: &TrapFrame, flags: u64, newsp: u64, parent_tid: u64, child_tid: u64, tls: u64) -> KResult<u64> {
+    crate::probe::targets_task::call_kernel_clone(frame, flags, newsp, parent_tid, child_tid, tls)
+}
+
 /// `clone(flags, newsp, parent_tid, child_tid, tls)` from the calling task with user
 /// registers `frame`; returns the child's tid.
-pub fn clone(frame: &TrapFrame, flags: u64, newsp: u64, parent_tid: u64, child_tid: u64, tls: u64) -> KResult<u64> {
+pub fn __clone(frame: &TrapFrame, flags: u64, newsp: u64, parent_tid: u64, child_tid: u64, tls: u64) -> KResult<u64> {
     // Linux copy_process checks.
     if flags & !SUPPORTED != 0 {
         return Err(Errno::EINVAL);
@@ -153,7 +160,7 @@ pub fn clone(frame: &TrapFrame, flags: u64, newsp: u64, parent_tid: u64, child_t
             let _ = write_val(&UserSpace(&cmm), child_tid, &tid);
         }
     }
-    sched::spawn(t);
+    crate::probe::targets_task::call_wake_up_new_task(t);
     sched::restart_slice();
     if flags & CLONE_VFORK != 0 && !Arc::ptr_eq(&process, &parent) {
         // The parent sleeps until the child execs or exits (its memory is shared).

@@ -8,7 +8,7 @@
 use alloc::collections::{BTreeMap, VecDeque};
 use alloc::sync::{Arc, Weak};
 use alloc::vec::Vec;
-use core::sync::atomic::{AtomicBool, AtomicU64, Ordering};
+use core::sync::atomic::{AtomicBool, AtomicPtr, AtomicU64, Ordering};
 
 use spin::Mutex;
 
@@ -50,18 +50,35 @@ const REASON_TIMEOUT: u8 = 1;
 /// Makes the boot context the idle task and registers the scheduler.
 pub fn init(idle: Arc<Task>) {
     let mut s = STATE.lock();
+    set_current(&idle);
     s.current = Some(idle.clone());
     s.idle = Some(idle);
     drop(s);
     crate::sync::set_scheduler(&KScheduler);
 }
 
-/// The running task.
+/// The running task, readable without the scheduler lock (probe and tracepoint handlers
+/// may run while the lock is held, e.g. in a function `schedule` calls): always the task of
+/// `State::current` (set together with it), kept alive by it (or by `State::dead` until the
+/// next task has switched away).
+static CURRENT: AtomicPtr<Task> = AtomicPtr::new(core::ptr::null_mut());
+
+fn set_current(t: &Arc<Task>) {
+    CURRENT.store(Arc::as_ptr(t).cast_mut(), Ordering::Release);
+}
+
+/// The running task. Takes no lock.
 pub fn current() -> Arc<Task> {
-    let s = STATE.lock();
-    match &s.current {
-        Some(t) => t.clone(),
-        None => panic!("no current task"),
+    let p = CURRENT.load(Ordering::Acquire);
+    if p.is_null() {
+        panic!("no current task");
+    }
+    // SAFETY: `p` is the running task (see `CURRENT`), whose `Arc` the scheduler state keeps
+    // while it runs; with one CPU and interrupts off in the kernel it cannot be freed while
+    // this code, which runs on its behalf, takes another reference.
+    unsafe {
+        Arc::increment_strong_count(p);
+        Arc::from_raw(p)
     }
 }
 
@@ -111,10 +128,18 @@ pub fn timer_tick(now: u64) {
     }
 }
 
+/// Switches to the next runnable task (or idle) through the Linux-named probe target
+/// `schedule` ([`__schedule`] does the work).
+#[inline(always)]
+pub fn schedule() {
+    crate::probe::targets_task::schedule()
+}
+
 /// Switches to the next runnable task (or idle). The running task goes to the back of
 /// the run queue if it is still runnable. Returns when this task runs again.
-pub fn schedule() {
-    NEED_RESCHED.store(false, Ordering::Relaxed);
+pub fn __schedule() {
+    // Set by the timer: the running task is preempted (sched_switch's "R+").
+    let preempted = NEED_RESCHED.swap(false, Ordering::Relaxed);
     let mut s = STATE.lock();
     let Some(prev) = s.current.take() else { return };
     let idle = s.idle.clone();
@@ -132,7 +157,21 @@ pub fn schedule() {
             None => panic!("no idle task"),
         },
     };
+    if !Arc::ptr_eq(&prev, &next) && crate::trace::events::SCHED_SWITCH.enabled() {
+        // With `prev` still current (as on Linux; `CURRENT` is `prev` until `next` is
+        // chosen) and without the lock: the consumers' programs may ask who runs.
+        let traced_state = match prev_state {
+            state::BLOCKED => crate::trace::events::TASK_INTERRUPTIBLE,
+            state::DEAD => crate::trace::events::EXIT_ZOMBIE,
+            _ if preempted => crate::trace::events::TASK_REPORT_MAX,
+            _ => crate::trace::events::TASK_RUNNING,
+        };
+        drop(s);
+        crate::trace::sched_switch(&prev, traced_state, &next);
+        s = STATE.lock();
+    }
     next.state.store(state::RUNNING, Ordering::SeqCst);
+    set_current(&next);
     s.current = Some(next.clone());
     restart_slice();
     if Arc::ptr_eq(&prev, &next) {
@@ -213,6 +252,7 @@ pub fn idle_loop() -> ! {
         if runnable {
             schedule();
         } else {
+            crate::trace::irq_work_run();
             // The only place the kernel takes interrupts: the timer (or any IRQ) ends the
             // halt; its handler may have made tasks runnable.
             cpu::sti_hlt();
