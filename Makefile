@@ -64,9 +64,12 @@ QEMU_TIMEOUT ?= 1500
 qemu-test: kernel userspace
 	@scripts/qemu-test.sh target/kernel-image/testkernel.elf userspace-tests/build/initramfs.cpio $(QEMU_TIMEOUT)
 
-## bench: hash map lookup/update against hashbrown, printed as ratios
+## bench: hash map lookup/update against hashbrown, and a probed syscall against the same call
+##        unprobed and against a bare int3 round trip (demo kernel; KVM, or TCG on PVM hosts), as ratios
 bench: deps
 	$(CARGO) bench -p maps --bench hash
+	@$(MAKE) --no-print-directory kernel
+	scripts/bench-kprobe.sh
 
 ## run: boot the demo kernel and run the demo (/bin/demo in the test initramfs);
 ##      `make run PROGRAM=path/to/static-binary ARGS="..."` runs that binary instead (added to

@@ -2,7 +2,14 @@
 # Runs the QEMU tests: boots the demo kernel with the test initramfs ("-- test": /init runs
 # every program in /tests) once under TCG and, when /dev/kvm can be opened, once more under
 # KVM (the issue asks for both). Prints each run's PASS/FAIL lines and summary, then ONE
-# final line `N passed, N failed` summed over the runs; exits non-zero on any failure.
+# final line `N passed, N failed[, N skipped]` summed over the runs; exits non-zero on any
+# failure.
+#
+# PVM: when /dev/kvm is this kind of machine's PVM (software nested virtualisation,
+# /sys/module/kvm_pvm), the hypervisor cannot deliver an `int3` executed by the guest kernel
+# (QEMU stops with "KVM internal error. Suberror: 1", an emulation failure on the 0xcc byte):
+# kernel probes are impossible there, so the KVM run reports the tests that arm kprobes as
+# SKIP. TCG runs them all, and so does KVM on a machine with hardware virtualisation.
 #
 # Usage: scripts/qemu-test.sh KERNEL INITRD TIMEOUT_S   (QEMU_TEST_ACCELS="tcg kvm" overrides)
 set -uo pipefail
@@ -16,14 +23,22 @@ if [[ -z "$accels" ]]; then
 fi
 
 mkdir -p "$ROOT/target"
-total_pass=0 total_fail=0 bad=0
+# The tests that arm kernel probes (int3 in kernel text).
+KPROBE_TESTS=t_kprobe,t_kprobe_misc,t_kretprobe,t_tracefs
+
+total_pass=0 total_fail=0 total_skip=0 bad=0
 for accel in $accels; do
     log="$ROOT/target/qemu-test-$accel.log"
     start=$SECONDS
-    QEMU_ACCEL=$accel "$ROOT/scripts/qemu-run.sh" "$KERNEL" "$INITRD" "-- test" "$TIMEOUT" >"$log" 2>&1
+    args="-- test"
+    if [[ $accel == kvm && -d /sys/module/kvm_pvm ]]; then
+        echo "[$accel] /dev/kvm is PVM, which cannot deliver a kernel-mode int3: $KPROBE_TESTS run under TCG only"
+        args="-- test skip=$KPROBE_TESTS:PVM_cannot_deliver_kernel_int3"
+    fi
+    QEMU_ACCEL=$accel "$ROOT/scripts/qemu-run.sh" "$KERNEL" "$INITRD" "$args" "$TIMEOUT" >"$log" 2>&1
     rc=$?
     secs=$((SECONDS - start))
-    grep -aE '^(PASS|FAIL|not ok|init exited|qemu-run|\[(ERROR|WARN)\])' "$log" | sed "s/^/[$accel] /"
+    grep -aE '^(PASS|FAIL|SKIP|not ok|init exited|qemu-run|\[(ERROR|WARN)\])' "$log" | sed "s/^/[$accel] /"
     summary=$(grep -aE '^[0-9]+ passed, [0-9]+ failed' "$log" | tail -1)
     if [[ -z "$summary" ]]; then
         echo "[$accel] no summary line (qemu-run exit $rc); full log: $log"
@@ -31,8 +46,13 @@ for accel in $accels; do
     fi
     echo "[$accel] $summary (qemu-run exit $rc, $secs s)"
     p=${summary%% passed*}; f=${summary#*passed, }; f=${f%% failed*}
-    total_pass=$((total_pass + p)); total_fail=$((total_fail + f))
+    k=0; [[ $summary == *skipped* ]] && { k=${summary#*failed, }; k=${k%% skipped*}; }
+    total_pass=$((total_pass + p)); total_fail=$((total_fail + f)); total_skip=$((total_skip + k))
     [[ $rc -eq 0 && $f -eq 0 ]] || bad=1
 done
-echo "$total_pass passed, $total_fail failed"
+if [[ $total_skip -gt 0 ]]; then
+    echo "$total_pass passed, $total_fail failed, $total_skip skipped"
+else
+    echo "$total_pass passed, $total_fail failed"
+fi
 exit $bad

@@ -1,6 +1,7 @@
 /* init.c — the demo kernel's /init.
  *
- *   /init test [filter] [timeout=N]   run every executable in the tests directory
+ *   /init test [filter] [timeout=N] [skip=a,b:reason]   run every executable in the tests directory
+ *                                     (those named in skip= are reported SKIP with the reason)
  *   /init run <path> [args...]        run one program, exit with its status
  *   /init                             `run /bin/demo` if it exists, else test mode
  *
@@ -181,9 +182,25 @@ static char *absolute_dir(const char *dir)
     return p;
 }
 
+/* Whether `name` is in the comma-separated list `skip` (which may end in ":reason"). */
+static int skip_listed(const char *skip, const char *name)
+{
+    size_t n = strlen(name);
+    for (const char *p = skip; p && *p && *p != ':';) {
+        size_t len = strcspn(p, ",:");
+        if (len == n && strncmp(p, name, n) == 0)
+            return 1;
+        p += len;
+        if (*p == ',')
+            p++;
+    }
+    return 0;
+}
+
 static int test_mode(int argc, char **argv)
 {
     const char *filter = NULL;
+    const char *skip = NULL; /* "name,name:reason" — tests the host cannot run here */
     int timeout = DEFAULT_TIMEOUT_S;
     const char *env_timeout = getenv("INIT_TEST_TIMEOUT");
     /* Test logs are read as text: tests that colour a terminal (the demo) must not here. */
@@ -193,6 +210,8 @@ static int test_mode(int argc, char **argv)
     for (int i = 0; i < argc; i++) {
         if (strncmp(argv[i], "timeout=", 8) == 0)
             timeout = parse_timeout(argv[i] + 8, timeout);
+        else if (strncmp(argv[i], "skip=", 5) == 0)
+            skip = argv[i] + 5;
         else if (!filter)
             filter = argv[i];
         else
@@ -225,10 +244,16 @@ static int test_mode(int argc, char **argv)
     qsort(names, count, sizeof names[0], by_name);
 
     out("init: running %zu test(s) from %s (timeout %d s)\n", count, dir, timeout);
-    unsigned passed = 0, failed = 0;
+    unsigned passed = 0, failed = 0, skipped = 0;
     for (size_t i = 0; i < count; i++) {
         char path[4096];
         snprintf(path, sizeof path, "%s/%s", dir, names[i]);
+        if (skip_listed(skip, names[i])) {
+            const char *reason = strchr(skip, ':');
+            out("SKIP %s: %s\n", names[i], reason ? reason + 1 : "skipped by the command line");
+            skipped++;
+            continue;
+        }
         char *child_argv[] = {path, NULL};
         out("RUN %s\n", names[i]);
         double start = now_s();
@@ -264,7 +289,10 @@ static int test_mode(int argc, char **argv)
         out("FAIL (none): no test found in %s%s%s\n", dir, filter ? " matching " : "", filter ? filter : "");
         failed++;
     }
-    out("%u passed, %u failed\n", passed, failed);
+    if (skipped)
+        out("%u passed, %u failed, %u skipped\n", passed, failed, skipped);
+    else
+        out("%u passed, %u failed\n", passed, failed);
     return failed ? 1 : 0;
 }
 
