@@ -5,8 +5,7 @@ that the kernel's syscall tracepoints have Linux's field names and types (and so
 `format` files and record layouts).
 
 The implemented numbers are the match arms of `dispatch()` in
-testkernel/src/syscall/dispatch.rs (plus 298, perf_event_open, when present there); the
-names come from the `NAMES`/`NAMES_424` tables in the same file. The arguments are read from
+testkernel/src/syscall/dispatch.rs; the names come from the `NAMES`/`NAMES_424` tables in the same file. The arguments are read from
 this machine's Linux tracefs: `events/syscalls/sys_enter_<name>/format`, every `field:` line
 after `__syscall_nr`.
 
@@ -95,8 +94,6 @@ def main():
     src = open(DISPATCH).read()
     names, names_424 = names_table(src, "NAMES"), names_table(src, "NAMES_424")
     nrs = implemented_numbers(src)
-    if 298 not in nrs:
-        nrs = sorted(nrs + [298])
     release = os.uname().release
     out = []
     out.append("//! The `syscalls/sys_enter_<name>` argument lists (C type, name) of every system call")

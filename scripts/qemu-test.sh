@@ -24,7 +24,7 @@ fi
 
 mkdir -p "$ROOT/target"
 # The tests that arm kernel probes (int3 in kernel text).
-KPROBE_TESTS=t_kprobe,t_kprobe_misc,t_kretprobe,t_tracefs
+KPROBE_TESTS=t_kprobe,t_kprobe_events,t_kprobe_misc,t_kretprobe
 
 total_pass=0 total_fail=0 total_skip=0 bad=0
 for accel in $accels; do

@@ -5,7 +5,8 @@
  * a second event, with BPF_LINK_CREATE(BPF_PERF_EVENT). N getpid() → exactly N counted;
  * closing the event or the link stops the counting. Also: the probe by address (config1 = 0,
  * config2 = address from /proc/kallsyms), the event's own count without a program, and
- * Aya's feature probe for perf links.
+ * Aya's feature probe for perf links, and Linux-named targets with Linux's argument registers
+ * (do_sys_openat2's dfd in rdi and user filename in rsi; vfs_read counting reads).
  *
  * On a Linux without the kprobe PMU it fails at the first check (the type file is missing). */
 #include "perf_util.h"
@@ -103,6 +104,61 @@ int main(void)
     CHECK_EQ(read(fd, &v, 8), 8, "read()");
     CHECK_EQ(v, N, "disabled: no more hits counted");
     close(fd);
+
+    /* 5. Linux-named targets with Linux's argument registers: an opensnoop-style probe on
+     * do_sys_openat2(dfd, filename, how) and a read counter on vfs_read. */
+    guard(60, "do_sys_openat2 / vfs_read");
+    CHECK(kallsyms_addr("do_sys_openat2") != 0 && kallsyms_addr("vfs_read") != 0,
+          "/proc/kallsyms has do_sys_openat2 and vfs_read");
+    int open_map = map_create(BPF_MAP_TYPE_ARRAY, 4, 80, 1, "kp_open");
+    struct basm as;
+    basm_init(&as);
+    emit(&as, BPF_MOV64_REG(6, 1));
+    emit_filter_tgid(&as, (int)pid);
+    emit_value_ptr(&as, 9, open_map, 0);
+    emit_count(&as, 9, 0);
+    emit(&as, BPF_LDX_MEM(BPF_DW, 1, 6, PTREGS_DI));
+    emit(&as, BPF_STX_MEM(BPF_DW, 9, 1, 8));
+    emit(&as, BPF_MOV64_REG(1, 9));
+    emit(&as, BPF_ADD64_IMM(1, 16));
+    emit(&as, BPF_MOV64_IMM(2, 64));
+    emit(&as, BPF_LDX_MEM(BPF_DW, 3, 6, PTREGS_SI));
+    emit(&as, BPF_CALL_HELPER(BPF_FUNC_probe_read_user_str));
+    basm_finish(&as, 0);
+    int open_prog = prog_load(BPF_PROG_TYPE_KPROBE, &as, "kp_opensnoop");
+    int read_map = map_create(BPF_MAP_TYPE_HASH, 4, 8, 64, "kp_reads");
+    int read_prog = load_tgid_counter(BPF_PROG_TYPE_KPROBE, read_map, "kp_vfs_read");
+    int zero = open("/dev/zero", O_RDONLY | O_CLOEXEC);
+    CHECK(zero >= 0, "open /dev/zero");
+    int ofd = (int)CHECK_SYS(kprobe_open(type, 0, "do_sys_openat2", 0, -1, 0, 0), "kprobe on do_sys_openat2");
+    int olink = (int)CHECK_SYS(perf_link_create(open_prog, ofd), "link on do_sys_openat2");
+    int rfd = (int)CHECK_SYS(kprobe_open(type, 0, "vfs_read", 0, -1, 0, 0), "kprobe on vfs_read");
+    int rlink = (int)CHECK_SYS(perf_link_create(read_prog, rfd), "link on vfs_read");
+    int nul = openat(AT_FDCWD, "/dev/null", O_RDONLY | O_CLOEXEC);
+    char zbuf[16];
+    for (int i = 0; i < 25; i++)
+        if (read(zero, zbuf, sizeof zbuf) != (ssize_t)sizeof zbuf)
+            CHECK(0, "read(/dev/zero) #%d", i);
+    close(olink);
+    close(rlink);
+    close(ofd);
+    close(rfd);
+    CHECK(nul >= 0, "openat(AT_FDCWD, \"/dev/null\")");
+    close(nul);
+    close(zero);
+    uint8_t ov[80];
+    uint32_t k0 = 0;
+    CHECK_SYS(map_lookup(open_map, &k0, ov), "lookup kp_open");
+    uint64_t ocount, odfd;
+    memcpy(&ocount, ov, 8);
+    memcpy(&odfd, ov + 8, 8);
+    ov[79] = 0;
+    CHECK_EQ(ocount, 1, "do_sys_openat2 probe ran once for one openat()");
+    CHECK_EQ((int32_t)odfd, AT_FDCWD, "do_sys_openat2's dfd (rdi) is AT_FDCWD");
+    CHECK_STR((const char *)ov + 16, "/dev/null", "do_sys_openat2's filename (rsi) read with bpf_probe_read_user_str");
+    CHECK_EQ(tgid_count(read_map, (uint32_t)pid), 25, "vfs_read probe counted 25 read() calls");
+    close(open_prog);
+    close(read_prog);
 
     close(prog);
     close(map);

@@ -7,7 +7,9 @@
  *    with a probe and the other bytes unchanged, the original bytes after close.
  * 2. Two kprobes on one function: both programs count every call; closing one leaves the other
  *    (and the int3) in place.
- * 3. Recursion: a kprobe_events probe on ktime_get_mono_fast_ns with a counting program, and a
+ * 3. kretprobe maxactive: `r1:u_rdret __x64_sys_read` with two processes blocked in read()
+ *    at once: the second entry finds no free instance and counts as missed in kprobe_profile.
+ * 4. Recursion: a kprobe_events probe on ktime_get_mono_fast_ns with a counting program, and a
  *    kprobe on __x64_sys_getpid whose program calls bpf_ktime_get_ns (which reaches
  *    ktime_get_mono_fast_ns inside the probe handler): N getpid() calls never hang, the getpid
  *    program runs N times and kprobe_profile shows >= N more misses for the inner probe.
@@ -15,6 +17,8 @@
  * On a Linux host part 1's "before" read runs; the rest needs the kprobe PMU and fails
  * cleanly there. */
 #include "perf_util.h"
+
+#include <sys/wait.h>
 
 #define SYM "__x64_sys_getpid"
 #define INNER "ktime_get_mono_fast_ns"
@@ -117,6 +121,7 @@ int main(void)
     int prog_b = load_counter(map, 2, tgid, 0, "kpm_b");
     int prog_outer = load_counter(map, 3, tgid, 1, "kpm_outer");
     int prog_inner = load_counter(map, 4, 0, 0, "kpm_inner");
+    int prog_ret = load_counter(map, 5, 0, 0, "kpm_ret");
 
     uint64_t addr = kallsyms_addr(SYM);
     CHECK(addr != 0, "/proc/kallsyms has %s", SYM);
@@ -149,10 +154,52 @@ int main(void)
     getpid_n(N, tgid);
     CHECK_EQ(array_u64(map, 2, 0), 2 * N, "no probe: nothing counted");
 
-    /* 3: recursion. */
+    /* 3: a kretprobe with maxactive 1 and two tasks inside the function at once. */
+    guard(60, "kretprobe maxactive");
+    int e = kprobe_events_write("r1:u_rdret __x64_sys_read\n");
+    errno = e;
+    CHECK(e == 0, "kprobe_events: r1:u_rdret __x64_sys_read (maxactive 1)");
+    static char kev[1 << 16];
+    char kpath[256];
+    tracefs_path(kpath, sizeof kpath, "kprobe_events");
+    CHECK(read_file(kpath, kev, sizeof kev) > 0 && strstr(kev, "r1:kprobes/u_rdret __x64_sys_read\n"),
+          "kprobe_events lists \"r1:kprobes/u_rdret __x64_sys_read\"");
+    int rdret = (int)CHECK_SYS(tracepoint_open(tp_id("kprobes", "u_rdret"), -1, 0, 1), "kprobes:u_rdret event");
+    CHECK_SYS(ioctl(rdret, PERF_EVENT_IOC_SET_BPF, prog_ret), "SET_BPF u_rdret");
+    CHECK_SYS(ioctl(rdret, PERF_EVENT_IOC_ENABLE, 0), "ENABLE u_rdret");
+    unsigned long long rh0, rm0, rh1, rm1;
+    profile("u_rdret", &rh0, &rm0);
+    int pa[2], pb[2];
+    CHECK(pipe(pa) == 0 && pipe(pb) == 0, "two pipes");
+    pid_t ca = fork();
+    if (ca == 0) {
+        char c;
+        _exit(read(pa[0], &c, 1) == 1 ? 0 : 1);
+    }
+    pid_t cb = fork();
+    if (cb == 0) {
+        char c;
+        _exit(read(pb[0], &c, 1) == 1 ? 0 : 1);
+    }
+    CHECK(ca > 0 && cb > 0, "fork two readers");
+    sleep_ms(300); /* both block inside __x64_sys_read */
+    CHECK(write(pa[1], "a", 1) == 1 && write(pb[1], "b", 1) == 1, "wake both readers");
+    int sa = -1, sb = -1;
+    CHECK(waitpid(ca, &sa, 0) == ca && waitpid(cb, &sb, 0) == cb, "both readers exit");
+    CHECK(WIFEXITED(sa) && WEXITSTATUS(sa) == 0 && WIFEXITED(sb) && WEXITSTATUS(sb) == 0,
+          "both reads returned their byte (status %#x %#x)", sa, sb);
+    profile("u_rdret", &rh1, &rm1);
+    printf("# u_rdret: hits %llu -> %llu, misses %llu -> %llu; program runs %llu\n", rh0, rh1, rm0, rm1,
+           (unsigned long long)array_u64(map, 5, 0));
+    CHECK(rm1 > rm0, "maxactive 1 with two readers inside read(): the kretprobe missed one (%llu)", rm1 - rm0);
+    CHECK(array_u64(map, 5, 0) >= 1, "the kretprobe program ran for the returns it caught");
+    close(rdret);
+    CHECK_EQ(kprobe_events_write("-:u_rdret\n"), 0, "-:u_rdret");
+
+    /* 4: recursion. */
     guard(60, "recursion through " INNER);
     CHECK(kallsyms_addr(INNER) != 0, "/proc/kallsyms has %s", INNER);
-    int e = kprobe_events_write("p:u_ktime " INNER "\n");
+    e = kprobe_events_write("p:u_ktime " INNER "\n");
     errno = e;
     CHECK(e == 0, "kprobe_events: p:u_ktime %s", INNER);
     int inner = (int)CHECK_SYS(tracepoint_open(tp_id("kprobes", "u_ktime"), -1, 0, 1), "kprobes:u_ktime event");

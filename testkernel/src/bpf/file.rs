@@ -13,7 +13,9 @@
 use alloc::collections::BTreeMap;
 use alloc::string::String;
 use alloc::sync::{Arc, Weak};
+use alloc::vec::Vec;
 use core::any::Any;
+use core::sync::atomic::{AtomicBool, Ordering};
 
 use bpf_subsys::object::{BpfFile, BpfObject};
 use maps::RingBuf;
@@ -57,26 +59,48 @@ fn ringbuf_of(obj: &BpfObject) -> Option<(usize, &RingBuf)> {
 }
 
 /// One wait queue per ring buffer map, shared by all its fds, keyed by the map object's
-/// address. The notify hook holds it weakly; fds hold it (and the map) strongly, so a live
-/// entry always belongs to a live map and an address reused by a later map finds a dead one.
-static RING_QUEUES: Mutex<BTreeMap<usize, Weak<WaitQueue>>> = Mutex::new(BTreeMap::new());
+/// address, with the flag the ring buffer's notify hook sets. The hook holds only the flag;
+/// fds hold the queue (and the map) strongly, so a live entry always belongs to a live map
+/// and an address reused by a later map finds a dead one.
+static RING_QUEUES: Mutex<BTreeMap<usize, RingWaiters>> = Mutex::new(BTreeMap::new());
+
+struct RingWaiters {
+    queue: Weak<WaitQueue>,
+    /// Set by the notify hook (program context), taken by [`ring_wakeups`].
+    pending: Arc<AtomicBool>,
+}
 
 fn ring_queue(map_addr: usize, rb: &RingBuf) -> Arc<WaitQueue> {
     let mut queues = RING_QUEUES.lock();
-    if let Some(q) = queues.get(&map_addr).and_then(Weak::upgrade) {
+    if let Some(q) = queues.get(&map_addr).and_then(|w| w.queue.upgrade()) {
         return q;
     }
-    queues.retain(|_, q| q.strong_count() > 0);
+    queues.retain(|_, w| w.queue.strong_count() > 0);
     let q = Arc::new(WaitQueue::new());
-    let weak = Arc::downgrade(&q);
-    // Runs in program context: only wakes (see `maps::RingBuf::set_notify`).
+    let pending = Arc::new(AtomicBool::new(false));
+    let flag = pending.clone();
+    // Runs in program context, possibly inside code that holds this queue's lock (a kprobe
+    // or tracepoint program): only marks the ring and queues irq_work; `ring_wakeups` wakes.
     rb.set_notify(Some(Arc::new(move || {
-        if let Some(q) = weak.upgrade() {
-            q.wake_all();
-        }
+        flag.store(true, Ordering::Release);
+        crate::sync::irq_work::queue();
     })));
-    queues.insert(map_addr, Arc::downgrade(&q));
+    queues.insert(map_addr, RingWaiters { queue: Arc::downgrade(&q), pending });
     q
+}
+
+/// Wakes the waiters of every ring buffer whose notify hook fired since the last call. Runs
+/// from the kernel's irq_work ([`crate::sync::irq_work`]), where no kernel lock is held.
+pub fn ring_wakeups() {
+    let woken: Vec<Arc<WaitQueue>> = RING_QUEUES
+        .lock()
+        .values()
+        .filter(|w| w.pending.swap(false, Ordering::AcqRel))
+        .filter_map(|w| w.queue.upgrade())
+        .collect();
+    for q in woken {
+        q.wake_all();
+    }
 }
 
 impl FileOps for BpfFileOps {

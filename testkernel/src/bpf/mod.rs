@@ -36,7 +36,7 @@ use alloc::sync::Arc;
 
 use spin::Once;
 
-pub use file::BpfFileOps;
+pub use file::{ring_wakeups, BpfFileOps};
 pub use host::KernelBpfHost;
 pub use process::{BpfProcess, PathParent};
 pub use shared::{KernelVmap, SharedAlloc};

@@ -2,8 +2,9 @@
 //! kernel's real text, before `/init` — kprobes at function entries and inside functions
 //! (single-stepped and emulated instructions through the gap-making trap entries), a
 //! kretprobe's return value, re-entry from a handler counted as missed, the blocklist, and
-//! unregistering restoring the original bytes. Prints `probe-selftest: ok (...)` or
-//! `probe-selftest: FAILED: <what>` lines.
+//! unregistering restoring the original bytes. Prints `probe-selftest: ok (...)`, or logs
+//! `[ERROR] probe-selftest: FAILED: <what>` for each failed check and panics (so a test run
+//! booted with `probetest` fails).
 
 use alloc::format;
 use alloc::string::String;
@@ -152,8 +153,7 @@ pub fn run_if_requested(cmdline: &str) {
         return;
     }
     let Some(reg) = super::host::registry() else {
-        crate::arch::serial::write_bytes(b"probe-selftest: FAILED: no registry\n");
-        return;
+        panic!("probe-selftest: FAILED: no probe registry");
     };
     let mut out = Vec::new();
     let mut failed = false;
@@ -162,11 +162,12 @@ pub fn run_if_requested(cmdline: &str) {
             Ok(s) => out.push(s),
             Err(e) => {
                 failed = true;
-                crate::arch::serial::write_bytes(format!("probe-selftest: FAILED: {e}\n").as_bytes());
+                log::error!("probe-selftest: FAILED: {e}");
             }
         }
     }
-    if !failed {
-        crate::arch::serial::write_bytes(format!("probe-selftest: ok ({})\n", out.join(", ")).as_bytes());
+    if failed {
+        panic!("probe-selftest failed");
     }
+    crate::arch::serial::write_bytes(format!("probe-selftest: ok ({})\n", out.join(", ")).as_bytes());
 }

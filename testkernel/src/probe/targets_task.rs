@@ -35,6 +35,13 @@ pub struct KernelCloneArgs {
     pub tls: u64,
 }
 
+// Linux 6.1's offsets of these fields.
+const _: () = {
+    use core::mem::offset_of;
+    assert!(offset_of!(KernelCloneArgs, child_tid) == 16 && offset_of!(KernelCloneArgs, exit_signal) == 32);
+    assert!(offset_of!(KernelCloneArgs, stack) == 40 && offset_of!(KernelCloneArgs, tls) == 56);
+};
+
 const CSIGNAL: u64 = 0xff;
 
 /// `void schedule(void)`: switches to the next runnable task; returns when this one runs

@@ -7,7 +7,7 @@ use alloc::string::String;
 use alloc::sync::Arc;
 use alloc::vec::Vec;
 use core::ptr;
-use core::sync::atomic::{AtomicBool, AtomicPtr, AtomicUsize, Ordering};
+use core::sync::atomic::{AtomicPtr, AtomicUsize, Ordering};
 
 use maps::FdObject;
 use perf_event::trace::{NodeKind, SyscallTracepoints};
@@ -28,8 +28,6 @@ use crate::KResult;
 
 static PERF: Once<Arc<Perf>> = Once::new();
 static TRACEFS: Once<TraceFs> = Once::new();
-/// Set by [`PerfHost::queue_irq_work`] (event context), cleared by [`irq_work_run`].
-static IRQ_WORK: AtomicBool = AtomicBool::new(false);
 /// The syscall tracepoints once [`init`] registered them (null before).
 static SYSCALL_TPS: AtomicPtr<SyscallTracepoints> = AtomicPtr::new(ptr::null_mut());
 /// Stands for the syscall tracepoints' "anything enabled" counter until [`init`].
@@ -46,11 +44,6 @@ pub fn perf() -> Option<&'static Arc<Perf>> {
     PERF.get()
 }
 
-/// The kprobe engine (K1's `probe` module publishes it).
-fn kprobe_registry() -> Option<&'static kprobe_arch::Registry> {
-    crate::probe::host::registry()
-}
-
 /// This kernel's `PerfHost`.
 pub struct KernelPerfHost;
 
@@ -60,11 +53,11 @@ impl PerfHost for KernelPerfHost {
     }
 
     fn kprobes(&self) -> Option<&kprobe_arch::Registry> {
-        kprobe_registry()
+        crate::probe::host::registry()
     }
 
     fn queue_irq_work(&self) {
-        IRQ_WORK.store(true, Ordering::Release);
+        crate::sync::irq_work::queue();
     }
 
     fn task_exists(&self, pid: i32) -> bool {
@@ -87,7 +80,7 @@ impl PerfHost for KernelPerfHost {
 /// waking is allowed: end of a system call, the timer interrupt, the idle loop.
 #[inline]
 pub fn irq_work_run() {
-    if IRQ_WORK.load(Ordering::Relaxed) {
+    if crate::sync::irq_work::pending() {
         irq_work_run_slow();
     }
 }
@@ -95,10 +88,13 @@ pub fn irq_work_run() {
 #[cold]
 #[inline(never)]
 fn irq_work_run_slow() {
-    IRQ_WORK.store(false, Ordering::Relaxed);
+    if !crate::sync::irq_work::take() {
+        return;
+    }
     if let Some(p) = PERF.get() {
         p.irq_work_run();
     }
+    crate::bpf::ring_wakeups();
 }
 
 /// The timer interrupt (`f`: the interrupted registers): CPU clock sampling, then the
@@ -151,7 +147,7 @@ fn syscall_enter_slow(f: &mut TrapFrame) {
 #[inline(always)]
 pub fn syscall_exit(f: &mut TrapFrame, nr: u64, ret: u64) {
     // Both flags in one test (no short circuit).
-    if syscall_events_active() | IRQ_WORK.load(Ordering::Relaxed) {
+    if syscall_events_active() | crate::sync::irq_work::pending() {
         syscall_exit_slow(f, nr, ret);
     }
 }

@@ -147,3 +147,36 @@ fn mmap_maps_the_ring_shared_only() {
     let data_size = u64::from_le_bytes(hdr[1048..1056].try_into().unwrap());
     assert_eq!((data_offset, data_size), (4096, 8192));
 }
+
+/// The numbers `dispatch()` matches on, read from its source.
+fn dispatched() -> Vec<u64> {
+    let src = include_str!("../syscall/dispatch.rs");
+    let start = src.find("fn dispatch(f").expect("dispatch() in dispatch.rs");
+    let end = start + src[start..].find("\n}\n").expect("end of dispatch()");
+    let mut out = Vec::new();
+    for line in src[start..end].lines() {
+        let Some((arm, _)) = line.split_once("=>") else { continue };
+        let nums: Vec<_> = arm.split('|').map(|w| w.trim().parse::<u64>()).collect();
+        if !nums.is_empty() && nums.iter().all(|n| n.is_ok()) {
+            out.extend(nums.into_iter().flatten());
+        }
+    }
+    out
+}
+
+/// A new system call needs its tracepoint arguments: re-run `scripts/gen-syscall-table.py`.
+#[test]
+fn every_dispatched_syscall_has_tracepoint_arguments() {
+    use super::syscall_table::SYSCALLS;
+    let want = dispatched();
+    assert!(want.len() > 100, "parsed only {} arms", want.len());
+    let missing: Vec<_> = want.iter().filter(|&&n| !SYSCALLS.iter().any(|d| u64::from(d.nr) == n)).collect();
+    assert!(missing.is_empty(), "syscalls missing from trace/syscall_table.rs: {missing:?}");
+    assert!(SYSCALLS.windows(2).all(|w| w[0].nr < w[1].nr), "sorted, no duplicates");
+    assert!(SYSCALLS.iter().all(|d| d.args.len() <= 6));
+    // The event names are the Linux entry points' (`sys_enter_newstat` ~ `__x64_sys_newstat`).
+    for d in SYSCALLS {
+        let target = crate::probe::targets_sys::SYSCALLS.iter().find(|t| t.0 == u64::from(d.nr));
+        assert_eq!(target.map(|t| t.1.trim_start_matches("__x64_sys_")), Some(d.name), "syscall {}", d.nr);
+    }
+}
