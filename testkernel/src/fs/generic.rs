@@ -67,6 +67,20 @@ fn offset_from(base: u64, offset: i64) -> KResult<u64> {
     u64::try_from(new).map_err(|_| Errno::EINVAL)
 }
 
+/// `lseek` in a file whose content is a snapshot of `len` bytes taken at open (procfs,
+/// tracefs): `SEEK_SET`, `SEEK_CUR`, `SEEK_END` move `*pos`; a negative result or another
+/// `whence` is `EINVAL`.
+pub fn seek_snapshot(pos: &mut u64, len: usize, offset: i64, whence: u32) -> KResult<u64> {
+    let new = match whence {
+        SEEK_SET => u64::try_from(offset).map_err(|_| Errno::EINVAL)?,
+        SEEK_CUR => offset_from(*pos, offset)?,
+        SEEK_END => offset_from(u64::try_from(len).map_err(|_| Errno::EINVAL)?, offset)?,
+        _ => return Err(Errno::EINVAL),
+    };
+    *pos = new;
+    Ok(new)
+}
+
 /// The directory cookie of a name (see the module docs).
 pub fn dir_cookie(name: &[u8]) -> u64 {
     let mut h: u64 = 0xcbf2_9ce4_8422_2325;

@@ -304,16 +304,7 @@ impl FileOps for SnapshotFile {
     /// `SEEK_SET`, `SEEK_CUR`, `SEEK_END` (from the snapshot's length); `EINVAL` for a
     /// negative result or another `whence`.
     fn seek(&self, file: &OpenFile, offset: i64, whence: u32) -> KResult<u64> {
-        let mut pos = file.pos.lock();
-        let base = match whence {
-            0 => 0,
-            1 => i64::try_from(*pos).map_err(|_| Errno::EINVAL)?,
-            2 => i64::try_from(self.data.len()).map_err(|_| Errno::EINVAL)?,
-            _ => return Err(Errno::EINVAL),
-        };
-        let new = base.checked_add(offset).ok_or(Errno::EINVAL)?;
-        *pos = u64::try_from(new).map_err(|_| Errno::EINVAL)?;
-        Ok(*pos)
+        crate::fs::generic::seek_snapshot(&mut file.pos.lock(), self.data.len(), offset, whence)
     }
 
     fn stat(&self) -> KResult<Metadata> {
