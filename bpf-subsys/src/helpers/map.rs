@@ -111,6 +111,12 @@ pub(super) fn pop_peek(env: &mut ProgEnv<'_>, run: &mut dyn ActiveRun, a: [u64; 
         if pop {
             writable(&m)?;
         }
+        // A bloom filter's "peek" is a membership test: the value is an input (Linux
+        // `bloom_map_peek_elem`; the verifier's ARG_PTR_TO_MAP_VALUE), nothing is written.
+        if !pop && m.map().def().map_type == MapType::BloomFilter {
+            let mut value = env.read_vec(run, a[1], value_size(&m))?;
+            return Ok(m.map().peek(&mut value));
+        }
         // Check the destination first: a popped element must not be lost.
         if !env.can_write(run, a[1], value_size(&m)) {
             return Err(Errno::EFAULT);

@@ -349,6 +349,26 @@ fn rdonly_prog_maps_refuse_program_writes() {
 }
 
 #[test]
+fn bloom_filter_peek_tests_membership_of_the_programs_value() {
+    let h = host();
+    let b = map(&h, MapType::BloomFilter, 0, 4, 16, 0);
+    let push =
+        |v: u32| format!("stw [%r10-4], {v}\nmov %r2, %r10\nadd %r2, -4\nlddw %r1, MAP0\nmov %r3, 0\ncall 87\nexit");
+    // bpf_map_peek_elem(map, &value): 0 when (probably) present, -ENOENT when absent; the
+    // value is read, never written.
+    let peek = |v: u32| {
+        format!("stw [%r10-4], {v}\nmov %r2, %r10\nadd %r2, -4\nlddw %r1, MAP0\ncall 89\njne %r0, 0, out\nldxw %r0, [%r10-4]\nout:\nexit")
+    };
+    assert_eq!(run(&h, &peek(41), std::slice::from_ref(&b)), e(Errno::ENOENT));
+    assert_eq!(run(&h, &push(41), std::slice::from_ref(&b)), 0);
+    assert_eq!(run(&h, &peek(41), std::slice::from_ref(&b)), 41);
+    assert_eq!(run(&h, &peek(42), std::slice::from_ref(&b)), e(Errno::ENOENT));
+    // A value outside the program's memory: EFAULT.
+    let bad = "lddw %r2, 0x10\nlddw %r1, MAP0\ncall 89\nexit";
+    assert_eq!(run(&h, bad, std::slice::from_ref(&b)), e(Errno::EFAULT));
+}
+
+#[test]
 fn queue_push_pop_peek() {
     let h = host();
     let q = map(&h, MapType::Queue, 0, 4, 2, 0);
