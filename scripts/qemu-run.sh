@@ -33,6 +33,13 @@ if [[ -z "$accel" ]]; then
         accel=tcg
     fi
 fi
+# PVM cannot deliver an `int3` executed by the guest kernel (QEMU stops with "KVM internal
+# error. Suberror: 1", an emulation failure on the 0xcc byte) but does deliver #UD: there the
+# kernel boots with `kprobe_ud`, its breakpoint mode that arms probes with an invalid opcode.
+if [[ "$accel" == kvm && -d /sys/module/kvm_pvm ]]; then
+    echo "qemu-run: PVM cannot deliver a kernel-mode int3: booting with kprobe_ud (#UD breakpoints)" >&2
+    CMDLINE="kprobe_ud $CMDLINE"
+fi
 # -cpu host minus IA32_ARCH_CAPABILITIES: nested KVM here refuses that MSR.
 if [[ "$accel" == kvm ]]; then cpu=host,-arch-capabilities; else cpu=max; fi
 echo "qemu-run: accel=$accel timeout=${TIMEOUT}s" >&2

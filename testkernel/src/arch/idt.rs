@@ -11,8 +11,13 @@
 //! simply abandoned on exit: `iretq` reloads RSP from the (possibly changed) frame. From
 //! user mode they go straight to the ordinary stubs (the CPU switched to the task's kernel
 //! stack).
+//!
+//! `#UD` enters through `trap_ud_entry`, which in the `#UD` breakpoint mode ([`set_ud_mode`])
+//! turns a kernel-mode `#UD` at a [`UD_BREAKPOINT`] byte into the `#BP` path; otherwise (and
+//! from user mode) it is the ordinary stub.
 
 use core::ptr::addr_of_mut;
+use core::sync::atomic::{AtomicBool, Ordering};
 
 use super::gdt::{IST_DOUBLE_FAULT, IST_NMI, KERNEL_CS};
 
@@ -109,10 +114,48 @@ trap_debug_entry:
     .endr
     jmp trap_stubs + 1 * 16
     .size trap_debug_entry, . - trap_debug_entry
+
+    .balign 16
+    .global trap_ud_entry
+    .type trap_ud_entry, @function
+trap_ud_entry:
+    testb $3, 8(%rsp)
+    jnz trap_stubs + 6 * 16
+    cmpb $0, kprobe_ud_mode(%rip)
+    je trap_stubs + 6 * 16
+    pushq %rax
+    movq 8(%rsp), %rax
+    cmpb ${ud_byte}, (%rax)
+    popq %rax
+    jne trap_stubs + 6 * 16
+    incq (%rsp)
+    jmp trap_int3_entry
+    .size trap_ud_entry, . - trap_ud_entry
     "#,
+    ud_byte = const UD_BREAKPOINT,
     shift = const KERNEL_TRAP_SHIFT,
     options(att_syntax)
 );
+
+/// The byte the probe host writes instead of `int3` in [`ud_mode`]: `0x06` (`push es`), an
+/// invalid opcode in 64-bit mode, so executing it raises `#UD` with RIP at it.
+pub const UD_BREAKPOINT: u8 = 0x06;
+
+#[export_name = "kprobe_ud_mode"]
+static UD_MODE: AtomicBool = AtomicBool::new(false);
+
+/// Turns the `#UD` breakpoint mode on: a kernel-mode `#UD` at a [`UD_BREAKPOINT`] byte is
+/// then delivered as a `#BP` with RIP one past it, exactly as if an `int3` had been there.
+/// For hypervisors that cannot deliver a kernel-mode `#BP` (PVM emulates it and fails);
+/// `trap_ud_entry` does the conversion before any Rust code runs. Off by default.
+pub fn set_ud_mode(on: bool) {
+    UD_MODE.store(on, Ordering::SeqCst);
+}
+
+/// Whether [`set_ud_mode`] turned the `#UD` breakpoint mode on.
+pub fn ud_mode() -> bool {
+    UD_MODE.load(Ordering::Relaxed)
+}
 
 /// How far `trap_int3_entry`/`trap_debug_entry` move a kernel-mode frame down: a multiple
 /// of 16 (the stack keeps the alignment the CPU gave it) of at least 40 (the frame) + 128.
@@ -129,6 +172,7 @@ extern "C" {
     static trap_stubs: u8;
     static trap_int3_entry: u8;
     static trap_debug_entry: u8;
+    static trap_ud_entry: u8;
 }
 
 #[repr(C, align(16))]
@@ -144,7 +188,8 @@ struct Pointer {
 
 /// Fills and loads the IDT: interrupt gates (interrupts off on entry) for every vector;
 /// `int3` (3) and `into` (4) callable from user mode like Linux; double faults and NMIs on
-/// their own IST stacks; `#DB` and `#BP` through their gap-making entries.
+/// their own IST stacks; `#DB` and `#BP` through their gap-making entries, `#UD` through
+/// `trap_ud_entry`.
 pub fn init() {
     let stubs = core::ptr::addr_of!(trap_stubs) as u64;
     // SAFETY: runs once at boot with interrupts disabled; nothing else touches the IDT.
@@ -153,6 +198,7 @@ pub fn init() {
         let h = match v {
             1 => core::ptr::addr_of!(trap_debug_entry) as u64,
             3 => core::ptr::addr_of!(trap_int3_entry) as u64,
+            6 => core::ptr::addr_of!(trap_ud_entry) as u64,
             _ => stubs + v * 16,
         };
         let dpl: u64 = if v == 3 || v == 4 { 3 } else { 0 };

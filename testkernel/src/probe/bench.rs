@@ -9,6 +9,12 @@
 //! single-stepped block (TF, five `#DB`s) must each leave at least
 //! `arch::idt::KERNEL_TRAP_GAP` bytes between the interrupted stack pointer and the saved
 //! frame; it prints `int3-bench: selftest ok` (or `FAILED`).
+//!
+//! In the `#UD` breakpoint mode (`kprobe_ud`, see [`super::host::configure`]) the site holds
+//! the `#UD` breakpoint byte instead, so the line times what a probe costs there.
+//!
+//! [`run_if_requested`] is also where the boot sequence hands the command line to the probe
+//! module: it applies [`super::host::configure`] first.
 
 use core::sync::atomic::Ordering;
 
@@ -24,6 +30,14 @@ int3_bench_site:
     int3
     ret
     .size int3_bench_site, . - int3_bench_site
+
+    .balign 16
+    .global ud_bench_site
+    .type ud_bench_site, @function
+ud_bench_site:
+    .byte {ud}
+    ret
+    .size ud_bench_site, . - ud_bench_site
 
     .balign 16
     .global probe_step_selftest
@@ -43,11 +57,13 @@ probe_step_end:
     ret
     .size probe_step_selftest, . - probe_step_selftest
     "#,
+    ud = const crate::arch::idt::UD_BREAKPOINT,
     options(att_syntax)
 );
 
 extern "C" {
     fn int3_bench_site();
+    fn ud_bench_site();
     fn probe_step_selftest();
     static probe_step_start: u8;
     static probe_step_end: u8;
@@ -66,7 +82,7 @@ fn selftest() -> bool {
     unsafe { probe_step_selftest() };
     let steps = SELFTEST[0].load(Ordering::SeqCst);
     // SAFETY: as in `round_trips`.
-    unsafe { int3_bench_site() };
+    unsafe { site()() };
     STEP_RANGE[0].store(0, Ordering::SeqCst);
     STEP_RANGE[1].store(0, Ordering::SeqCst);
     let (traps, gap) = (SELFTEST[0].load(Ordering::SeqCst), SELFTEST[1].load(Ordering::SeqCst));
@@ -82,11 +98,21 @@ fn selftest() -> bool {
 const DEFAULT_N: u64 = 100_000;
 const BUDGET_NS: u64 = 1_000_000_000;
 
+/// The bench site: `int3; ret`, or in the `#UD` breakpoint mode `<ud byte>; ret`.
+fn site() -> unsafe extern "C" fn() {
+    if crate::arch::idt::ud_mode() {
+        ud_bench_site
+    } else {
+        int3_bench_site
+    }
+}
+
 fn round_trips(n: u64) -> u64 {
+    let f = site();
     let t0 = crate::time::monotonic_ns();
     for _ in 0..n {
-        // SAFETY: the site is `int3; ret`; the #BP hook resumes after the `int3`.
-        unsafe { int3_bench_site() };
+        // SAFETY: the site is a breakpoint then `ret`; the #BP hook resumes after it.
+        unsafe { f() };
     }
     crate::time::monotonic_ns() - t0
 }
@@ -103,8 +129,9 @@ fn requested(cmdline: &str) -> Option<Option<u64>> {
 /// Runs the benchmark when the command line asks for it (boot, hooks installed, before
 /// `/init`).
 pub fn run_if_requested(cmdline: &str) {
+    super::host::configure(cmdline);
     let Some(n) = requested(cmdline) else { return };
-    BENCH_RIP.store(int3_bench_site as usize as u64 + 1, Ordering::SeqCst);
+    BENCH_RIP.store(site() as usize as u64 + 1, Ordering::SeqCst);
     selftest();
     // Calibrate on a few, then fit the run into the time budget.
     let warm = 100;

@@ -51,6 +51,7 @@ pub const BLOCKED_NAMES: &[&str] = &[
     "trap_dispatch",
     "trap_int3_entry",
     "trap_debug_entry",
+    "trap_ud_entry",
     "syscall_entry",
     "syscall_dispatch_entry",
     "_start",

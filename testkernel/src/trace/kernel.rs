@@ -287,7 +287,12 @@ pub fn init(vfs: &Vfs, sysfs: &SysFs) {
         Some(p.event().clone() as Arc<dyn FdObject>)
     }));
     host.set_trace_sink(Arc::new(TracefsSink));
-    host.set_kernel_reader(|dst, src| Ok(crate::mm::paging::read_kernel_nofault(dst, src)?));
+    host.set_kernel_reader(|dst, src| {
+        crate::mm::paging::read_kernel_nofault(dst, src)?;
+        // In the `kprobe_ud` breakpoint mode, armed probe sites read as `int3`, as on Linux.
+        crate::probe::host::fixup_read(src, dst);
+        Ok(())
+    });
 
     let tfs = TRACEFS.call_once(|| TraceFs::new(Arc::new(Backend), alloc_anon_dev()));
     for at in TRACEFS_MOUNTS {
