@@ -71,11 +71,14 @@ bench: deps
 	@$(MAKE) --no-print-directory kernel
 	scripts/bench-kprobe.sh
 
-## run: boot the demo kernel and run the demo (/bin/demo in the test initramfs);
-##      `make run PROGRAM=path/to/static-binary ARGS="..."` runs that binary instead (added to
+## run: boot the demo kernel and run the demo, syscount (an Aya tool: per-syscall counts and
+##      latency from the syscall tracepoints and vfs_read kprobes, a table every second);
+##      `make run DEMO=/bin/demo` runs the bpf(2) tour instead;
+##      `make run PROGRAM=path/to/static-binary ARGS="..."` runs that binary (added to
 ##      the initramfs as /bin/<name>), its output on the console, exiting with its status
 PROGRAM ?=
 ARGS ?=
+DEMO ?= /bin/syscount
 RUN_TIMEOUT ?= 600
 RUN_DIRS := --dir /tmp --dir /dev --dir /proc --dir /sys --dir /sys/fs/bpf --dir /sys/kernel/tracing \
 	--dir /sys/kernel/debug/tracing --dir /tests
@@ -88,7 +91,7 @@ run: kernel userspace
 			"-- run /bin/$$name $(ARGS)" $(RUN_TIMEOUT); \
 	else \
 		exec scripts/qemu-run.sh target/kernel-image/testkernel.elf userspace-tests/build/initramfs.cpio \
-			"-- run /bin/demo" $(RUN_TIMEOUT); \
+			"-- run $(DEMO) $(ARGS)" $(RUN_TIMEOUT); \
 	fi
 
 clean:
