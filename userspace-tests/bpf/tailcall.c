@@ -6,13 +6,11 @@
 
 DEFINE_CONFIG_MAP;
 
-/* Sizes, not BTF types: Linux 6.1's prog arrays refuse key/value BTF (map_check_no_btf,
- * ENOTSUPP), as perf event arrays do; libbpf-style objects declare them this way. */
 struct {
     __uint(type, BPF_MAP_TYPE_PROG_ARRAY);
     __uint(max_entries, 4);
-    __uint(key_size, sizeof(__u32));
-    __uint(value_size, sizeof(__u32));
+    __type(key, __u32);
+    __type(value, __u32);
 } jump_table SEC(".maps");
 
 /* [0] = last chain value, [1..3] = runs of stage 1..3, [4] = fall-throughs of stage 1 */

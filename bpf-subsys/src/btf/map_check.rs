@@ -103,7 +103,6 @@ fn has_check_btf(t: Option<MapType>) -> bool {
                 | MapType::PercpuArray
                 | MapType::BloomFilter
                 | MapType::LpmTrie
-                | MapType::ProgArray
                 | MapType::PerfEventArray
                 | MapType::CgroupArray
                 | MapType::ArrayOfMaps
@@ -145,9 +144,10 @@ fn type_check_btf(btf: &Btf, q: &MapBtfQuery, key: Option<u32>, value: u32) -> R
             }
             Ok(())
         }
+        // Prog arrays have no `map_check_btf` since Linux 5.5 (poke tracking): BTF with the
+        // right sizes is accepted there, as aya and libbpf send it.
         Some(
-            MapType::ProgArray
-            | MapType::PerfEventArray
+            MapType::PerfEventArray
             | MapType::CgroupArray
             | MapType::ArrayOfMaps
             | MapType::HashOfMaps

@@ -240,12 +240,15 @@ fn spin_lock_is_found_in_the_value() {
         // Arrays: the key is a 32-bit int; keyless only for one-entry DATASEC values.
         (MapBtfQuery { key_type_id: 0, ..plain }, Errno::EINVAL),
         (MapBtfQuery { key_type_id: s.lock, ..plain }, Errno::EINVAL),
-        (MapBtfQuery { map_type: Some(MapType::ProgArray), ..plain }, Errno::ENOTSUPP),
+        (MapBtfQuery { map_type: Some(MapType::PerfEventArray), ..plain }, Errno::ENOTSUPP),
+        // A prog array takes BTF (no `map_check_btf`), but then needs a key type.
+        (MapBtfQuery { map_type: Some(MapType::ProgArray), key_type_id: 0, ..plain }, Errno::EINVAL),
         (MapBtfQuery { map_type: Some(MapType::LpmTrie), ..plain }, Errno::EINVAL),
     ];
     for (i, (q, errno)) in cases.iter().enumerate() {
         assert_eq!(map_check_btf(&btf, q).map_err(|e| e.errno), Err(*errno), "case {i}");
     }
+    assert!(map_check_btf(&btf, &MapBtfQuery { map_type: Some(MapType::ProgArray), ..plain }).is_ok());
     let lpm = MapBtfQuery { map_type: Some(MapType::LpmTrie), key_type_id: s.lock, ..plain };
     assert!(map_check_btf(&btf, &lpm).is_ok());
 }
