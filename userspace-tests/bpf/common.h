@@ -28,6 +28,18 @@
         want_ && *want_ == (__u32)(bpf_get_current_pid_tgid() >> 32);                              \
     })
 
+/* counts[tgid of the current process] += 1 in a hash map of __u32 → __u64. */
+static __always_inline void count_current_tgid(void *counts)
+{
+    __u32 tgid = bpf_get_current_pid_tgid() >> 32;
+    __u64 one = 1;
+    __u64 *v = bpf_map_lookup_elem(counts, &tgid);
+    if (v)
+        __sync_fetch_and_add(v, 1);
+    else
+        bpf_map_update_elem(counts, &tgid, &one, BPF_NOEXIST);
+}
+
 /* syscalls/sys_enter_* record (tracefs format: __syscall_nr at 8, args at 16). */
 struct syscall_enter_ctx {
     __u16 common_type;

@@ -11,13 +11,7 @@ struct {
 SEC("tracepoint/syscalls/sys_enter_getpid")
 int pin_getpid(void *ctx)
 {
-    __u32 tgid = bpf_get_current_pid_tgid() >> 32;
-    __u64 one = 1;
-    __u64 *v = bpf_map_lookup_elem(&pin_counts, &tgid);
-    if (v)
-        __sync_fetch_and_add(v, 1);
-    else
-        bpf_map_update_elem(&pin_counts, &tgid, &one, BPF_NOEXIST);
+    count_current_tgid(&pin_counts);
     return 0;
 }
 

@@ -39,19 +39,7 @@ pub fn done() -> ! {
 }
 
 /// An error with its chain of sources (aya puts the verifier log and the errno there).
-pub fn error_chain(e: &(dyn Error + 'static)) -> String {
-    let mut s = e.to_string();
-    let mut src = e.source();
-    while let Some(c) = src {
-        s.push_str(": ");
-        s.push_str(&c.to_string());
-        src = c.source();
-    }
-    s
-}
-
-/// Same as [`error_chain`] for a borrowed `dyn Error`.
-pub fn error_chain_dyn(e: &dyn Error) -> String {
+pub fn error_chain(e: &dyn Error) -> String {
     let mut s = e.to_string();
     let mut src = e.source();
     while let Some(c) = src {

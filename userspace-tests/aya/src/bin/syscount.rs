@@ -23,7 +23,7 @@ struct Stat {
 unsafe impl aya::Pod for Stat {}
 
 fn die(what: &str, e: &dyn std::error::Error) -> ! {
-    eprintln!("syscount: {what}: {}", ayatest::error_chain_dyn(e));
+    eprintln!("syscount: {what}: {}", ayatest::error_chain(e));
     std::process::exit(1);
 }
 
@@ -137,7 +137,7 @@ fn main() {
         let p: &mut KProbe = bpf.program_mut(prog).unwrap().try_into().unwrap();
         p.load().unwrap_or_else(|e| die(prog, &e));
         if let Err(e) = p.attach("vfs_read", 0) {
-            eprintln!("syscount: {prog} on vfs_read: {} (continuing without kprobes)", ayatest::error_chain_dyn(&e));
+            eprintln!("syscount: {prog} on vfs_read: {} (continuing without kprobes)", ayatest::error_chain(&e));
             kprobes = false;
             break;
         }
