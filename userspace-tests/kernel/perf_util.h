@@ -543,6 +543,29 @@ static inline int perf_link_create(int prog_fd, int perf_fd)
     return (int)sys_bpf(BPF_LINK_CREATE, &a);
 }
 
+/* hash[(u32)r0] += 1 in `map_fd` (a u32 → u64 hash), inserting 1 when absent; the key is kept
+ * at fp-4, fp-16 is scratch. Ends by jumping to the program's exit (`basm_finish`). */
+static inline void emit_hash_count(struct basm *a, int map_fd)
+{
+    emit(a, BPF_STX_MEM(BPF_W, 10, 0, -4));
+    emit_ld_map(a, 1, map_fd);
+    emit(a, BPF_MOV64_REG(2, 10));
+    emit(a, BPF_ADD64_IMM(2, -4));
+    emit(a, BPF_CALL_HELPER(BPF_FUNC_map_lookup_elem));
+    emit(a, U_JMP_IMM(BPF_JEQ, 0, 0, 3));
+    emit(a, BPF_MOV64_IMM(1, 1));
+    emit(a, BPF_ATOMIC_ADD(BPF_DW, 0, 1, 0));
+    emit_goto_out(a, U_JA(0));
+    emit(a, U_ST_MEM(BPF_DW, 10, -16, 1));
+    emit_ld_map(a, 1, map_fd);
+    emit(a, BPF_MOV64_REG(2, 10));
+    emit(a, BPF_ADD64_IMM(2, -4));
+    emit(a, BPF_MOV64_REG(3, 10));
+    emit(a, BPF_ADD64_IMM(3, -16));
+    emit(a, BPF_MOV64_IMM(4, BPF_NOEXIST));
+    emit(a, BPF_CALL_HELPER(BPF_FUNC_map_update_elem));
+}
+
 /* The usual counting program: hash[tgid] += 1 (inserted with 1 when absent). */
 static inline int load_tgid_counter(uint32_t prog_type, int map_fd, const char *name)
 {
@@ -550,23 +573,7 @@ static inline int load_tgid_counter(uint32_t prog_type, int map_fd, const char *
     basm_init(&a);
     emit(&a, BPF_CALL_HELPER(BPF_FUNC_get_current_pid_tgid));
     emit(&a, U_ALU64_IMM(BPF_RSH, 0, 32));
-    emit(&a, BPF_STX_MEM(BPF_W, 10, 0, -4));
-    emit_ld_map(&a, 1, map_fd);
-    emit(&a, BPF_MOV64_REG(2, 10));
-    emit(&a, BPF_ADD64_IMM(2, -4));
-    emit(&a, BPF_CALL_HELPER(BPF_FUNC_map_lookup_elem));
-    emit(&a, U_JMP_IMM(BPF_JEQ, 0, 0, 3));
-    emit(&a, BPF_MOV64_IMM(1, 1));
-    emit(&a, BPF_ATOMIC_ADD(BPF_DW, 0, 1, 0));
-    emit_goto_out(&a, U_JA(0));
-    emit(&a, U_ST_MEM(BPF_DW, 10, -16, 1));
-    emit_ld_map(&a, 1, map_fd);
-    emit(&a, BPF_MOV64_REG(2, 10));
-    emit(&a, BPF_ADD64_IMM(2, -4));
-    emit(&a, BPF_MOV64_REG(3, 10));
-    emit(&a, BPF_ADD64_IMM(3, -16));
-    emit(&a, BPF_MOV64_IMM(4, BPF_NOEXIST));
-    emit(&a, BPF_CALL_HELPER(BPF_FUNC_map_update_elem));
+    emit_hash_count(&a, map_fd);
     basm_finish(&a, 0);
     return prog_load(prog_type, &a, name);
 }

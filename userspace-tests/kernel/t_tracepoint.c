@@ -44,23 +44,7 @@ static int load_field_counter(int map, int off, const char *name)
     struct basm a;
     basm_init(&a);
     emit(&a, BPF_LDX_MEM(BPF_W, 0, 1, (int16_t)off));
-    emit(&a, BPF_STX_MEM(BPF_W, 10, 0, -4));
-    emit_ld_map(&a, 1, map);
-    emit(&a, BPF_MOV64_REG(2, 10));
-    emit(&a, BPF_ADD64_IMM(2, -4));
-    emit(&a, BPF_CALL_HELPER(BPF_FUNC_map_lookup_elem));
-    emit(&a, U_JMP_IMM(BPF_JEQ, 0, 0, 3));
-    emit(&a, BPF_MOV64_IMM(1, 1));
-    emit(&a, BPF_ATOMIC_ADD(BPF_DW, 0, 1, 0));
-    emit_goto_out(&a, U_JA(0));
-    emit(&a, U_ST_MEM(BPF_DW, 10, -16, 1));
-    emit_ld_map(&a, 1, map);
-    emit(&a, BPF_MOV64_REG(2, 10));
-    emit(&a, BPF_ADD64_IMM(2, -4));
-    emit(&a, BPF_MOV64_REG(3, 10));
-    emit(&a, BPF_ADD64_IMM(3, -16));
-    emit(&a, BPF_MOV64_IMM(4, BPF_NOEXIST));
-    emit(&a, BPF_CALL_HELPER(BPF_FUNC_map_update_elem));
+    emit_hash_count(&a, map);
     basm_finish(&a, 0);
     return prog_load(BPF_PROG_TYPE_TRACEPOINT, &a, name);
 }
