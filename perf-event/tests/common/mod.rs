@@ -19,88 +19,16 @@ use syscall_abi::abi::Pod;
 use syscall_abi::perf::PerfEventAttr;
 use syscall_abi::{err, Errno, Result};
 
+#[path = "../fake_text/mod.rs"]
+mod fake_text;
+pub use fake_text::Text;
+
 pub const USER_BASE: u64 = 0x1000_0000;
 pub const USER_SIZE: usize = 1 << 22;
 pub const CPUS: u32 = 2;
 
-/// `push rbp; mov rbp, rsp; xor eax, eax; pop rbp; ret`.
-pub const FUNC: [u8; 8] = [0x55, 0x48, 0x89, 0xe5, 0x31, 0xc0, 0x5d, 0xc3];
-const TEXT: usize = 0x2000;
-const SLOTS_AT: usize = 0x1000;
 /// Fake kernel functions: (name, offset in the text).
 pub const SYMS: &[(&str, usize)] = &[("vfs_read", 0), ("do_exit", 0x10)];
-
-/// A buffer standing in for kernel text (nothing executes: tests call the trap entries).
-pub struct Text {
-    mem: Box<[std::sync::atomic::AtomicU8]>,
-    slots: Mutex<Vec<bool>>,
-}
-
-impl Text {
-    fn new() -> Arc<Text> {
-        let mem: Box<[std::sync::atomic::AtomicU8]> =
-            (0..TEXT).map(|_| std::sync::atomic::AtomicU8::new(0xcc)).collect();
-        for &(_, off) in SYMS {
-            for (i, b) in FUNC.iter().enumerate() {
-                mem[off + i].store(*b, Ordering::Relaxed);
-            }
-        }
-        Arc::new(Text { mem, slots: Mutex::new(vec![false; (TEXT - SLOTS_AT) / kprobe_arch::SLOT_SIZE]) })
-    }
-    pub fn base(&self) -> u64 {
-        self.mem.as_ptr() as u64
-    }
-    pub fn byte(&self, addr: u64) -> u8 {
-        self.mem[(addr - self.base()) as usize].load(Ordering::Relaxed)
-    }
-    fn index(&self, addr: u64, len: usize) -> Result<usize> {
-        let off = usize::try_from(addr.wrapping_sub(self.base())).map_err(|_| Errno::EFAULT)?;
-        if off.checked_add(len).is_none_or(|end| end > TEXT) {
-            return err(Errno::EFAULT, "outside the text");
-        }
-        Ok(off)
-    }
-    /// (name, start, size) of the symbol holding `addr`.
-    pub fn symbol(&self, addr: u64) -> Option<(&'static str, u64, u64)> {
-        SYMS.iter()
-            .map(|&(n, off)| (n, self.base() + off as u64, FUNC.len() as u64))
-            .find(|&(_, s, len)| addr >= s && addr < s + len)
-    }
-}
-
-impl KprobeHost for Text {
-    fn text_poke(&self, addr: u64, bytes: &[u8]) -> Result<()> {
-        let off = self.index(addr, bytes.len())?;
-        for (i, b) in bytes.iter().enumerate() {
-            self.mem[off + i].store(*b, Ordering::Relaxed);
-        }
-        Ok(())
-    }
-    fn text_read(&self, addr: u64, buf: &mut [u8]) -> Result<()> {
-        let off = self.index(addr, buf.len())?;
-        for (i, b) in buf.iter_mut().enumerate() {
-            *b = self.mem[off + i].load(Ordering::Relaxed);
-        }
-        Ok(())
-    }
-    fn alloc_insn_slot(&self) -> Result<u64> {
-        let mut slots = self.slots.lock().unwrap();
-        let Some(i) = slots.iter().position(|u| !u) else { return err(Errno::ENOMEM, "no slot") };
-        slots[i] = true;
-        Ok(self.base() + (SLOTS_AT + i * kprobe_arch::SLOT_SIZE) as u64)
-    }
-    fn free_insn_slot(&self, addr: u64) {
-        if let Ok(off) = self.index(addr, kprobe_arch::SLOT_SIZE) {
-            self.slots.lock().unwrap()[(off - SLOTS_AT) / kprobe_arch::SLOT_SIZE] = false;
-        }
-    }
-    fn symbol_addr(&self, name: &[u8]) -> Option<u64> {
-        SYMS.iter().find(|s| s.0.as_bytes() == name).map(|s| self.base() + s.1 as u64)
-    }
-    fn symbol_of(&self, addr: u64) -> Option<(u64, u64)> {
-        self.symbol(addr).map(|(_, s, l)| (s, l))
-    }
-}
 
 #[derive(Clone)]
 pub enum Fd {
@@ -154,7 +82,7 @@ pub struct Host {
 impl Host {
     pub fn new(with_kprobes: bool) -> Arc<Host> {
         let fds = (0..3).map(|fd| (fd, Fd::Other)).collect();
-        let text = Text::new();
+        let text = Text::new(SYMS);
         Arc::new(Host {
             mem: Mutex::new(vec![0; USER_SIZE]),
             brk: Mutex::new(0),
