@@ -204,21 +204,7 @@ mod tests {
     use super::SYSCALLS;
     use alloc::vec::Vec;
 
-    /// The numbers `dispatch()` matches on, read from its source.
-    fn dispatched() -> Vec<u64> {
-        let src = include_str!("../syscall/dispatch.rs");
-        let start = src.find("fn dispatch(f").expect("dispatch() in dispatch.rs");
-        let end = start + src[start..].find("\n}\n").expect("end of dispatch()");
-        let mut out = Vec::new();
-        for line in src[start..end].lines() {
-            let Some((arm, _)) = line.split_once("=>") else { continue };
-            let nums: Vec<_> = arm.split('|').map(|w| w.trim().parse::<u64>()).collect();
-            if !nums.is_empty() && nums.iter().all(|n| n.is_ok()) {
-                out.extend(nums.into_iter().flatten());
-            }
-        }
-        out
-    }
+    use crate::syscall::dispatched::dispatched_syscalls as dispatched;
 
     #[test]
     fn every_dispatched_syscall_has_a_linux_named_target() {

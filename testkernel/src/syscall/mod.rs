@@ -4,6 +4,8 @@
 
 #[cfg(target_os = "none")]
 pub mod dispatch;
+#[cfg(test)]
+pub mod dispatched;
 pub mod epoll;
 pub mod eventfd;
 pub mod fs_attr;

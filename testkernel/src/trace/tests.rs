@@ -148,21 +148,7 @@ fn mmap_maps_the_ring_shared_only() {
     assert_eq!((data_offset, data_size), (4096, 8192));
 }
 
-/// The numbers `dispatch()` matches on, read from its source.
-fn dispatched() -> Vec<u64> {
-    let src = include_str!("../syscall/dispatch.rs");
-    let start = src.find("fn dispatch(f").expect("dispatch() in dispatch.rs");
-    let end = start + src[start..].find("\n}\n").expect("end of dispatch()");
-    let mut out = Vec::new();
-    for line in src[start..end].lines() {
-        let Some((arm, _)) = line.split_once("=>") else { continue };
-        let nums: Vec<_> = arm.split('|').map(|w| w.trim().parse::<u64>()).collect();
-        if !nums.is_empty() && nums.iter().all(|n| n.is_ok()) {
-            out.extend(nums.into_iter().flatten());
-        }
-    }
-    out
-}
+use crate::syscall::dispatched::dispatched_syscalls as dispatched;
 
 /// A new system call needs its tracepoint arguments: re-run `scripts/gen-syscall-table.py`.
 #[test]
