@@ -89,31 +89,25 @@ trap_return:
     .size trap_return, . - trap_return
     .size trap_common, . - trap_common
 
+    // Kernel-mode #BP/#DB: copy the CPU's 5-word frame {shift} - 40 bytes lower (a gap below
+    // the interrupted rsp for emulated pushes), then the vector's ordinary stub.
+    .macro gap_entry name, vec
     .balign 16
-    .global trap_int3_entry
-    .type trap_int3_entry, @function
-trap_int3_entry:
+    .global \name
+    .type \name, @function
+\name:
     testb $3, 8(%rsp)
-    jnz trap_stubs + 3 * 16
+    jnz trap_stubs + \vec * 16
     subq ${shift} - 40, %rsp
     .rept 5
     pushq ({shift} - 40 + 32)(%rsp)
     .endr
-    jmp trap_stubs + 3 * 16
-    .size trap_int3_entry, . - trap_int3_entry
+    jmp trap_stubs + \vec * 16
+    .size \name, . - \name
+    .endm
 
-    .balign 16
-    .global trap_debug_entry
-    .type trap_debug_entry, @function
-trap_debug_entry:
-    testb $3, 8(%rsp)
-    jnz trap_stubs + 1 * 16
-    subq ${shift} - 40, %rsp
-    .rept 5
-    pushq ({shift} - 40 + 32)(%rsp)
-    .endr
-    jmp trap_stubs + 1 * 16
-    .size trap_debug_entry, . - trap_debug_entry
+    gap_entry trap_int3_entry, 3
+    gap_entry trap_debug_entry, 1
 
     .balign 16
     .global trap_ud_entry
